@@ -1,0 +1,77 @@
+/**
+ * Wires a running broker: data dir -> WAL-backed store -> routing core (recovery) -> AMQP listener.
+ * A fatal storage error (a failed fdatasync) stops the process: after such an error the kernel may
+ * have dropped dirty pages, so the only safe state is the one a restart recovers from disk.
+ */
+import { readFileSync } from "node:fs";
+import { AmqpServer, basicPropertiesCodec } from "@leveret/amqp";
+import { Broker, WalStore } from "@leveret/core";
+import type { Logger } from "pino";
+import type { BrokerConfig } from "./config.js";
+import { ConfigError } from "./config-error.js";
+import { prepareDataDir } from "./data-dir.js";
+
+export interface RunningLeveret {
+  readonly host: string;
+  readonly port: number;
+  readonly broker: Broker;
+  /** Flushes the log, closes connections with 320 CONNECTION_FORCED, releases the data dir. */
+  close(): Promise<void>;
+}
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
+
+export async function startLeveret(config: BrokerConfig, logger: Logger): Promise<RunningLeveret> {
+  const lock = await prepareDataDir(config.dataDir);
+  const server = new AmqpServer({
+    frameMaxBytes: config.frameMaxBytes,
+    heartbeatSeconds: config.heartbeatSeconds,
+    maxMessageSizeBytes: config.maxMessageSizeBytes,
+    version: VERSION,
+    logger,
+  });
+  // Bind first: a port in use fails at once, not after a long recovery.
+  let address: { host: string; port: number };
+  try {
+    address = await server.listen(config.port, config.host);
+  } catch (error) {
+    await lock.release();
+    throw listenError(error, config);
+  }
+  const store = new WalStore({
+    dataDir: lock.path,
+    fsync: config.fsync,
+    fsyncIntervalMs: config.fsyncIntervalMs,
+    segmentSizeBytes: config.segmentSizeBytes,
+  });
+  store.onFatal((error) => {
+    logger.fatal({ err: error }, "storage failed; stopping so that a restart recovers from what is on disk");
+    process.exit(70);
+  });
+  const broker = await Broker.open({ store, propertiesCodec: basicPropertiesCodec });
+  logger.info({ ...broker.recovered, dataDir: lock.path }, "recovered");
+  server.attach(broker);
+  return {
+    host: address.host,
+    port: address.port,
+    broker,
+    async close() {
+      await server.close("shutdown");
+      await broker.close();
+      await lock.release();
+    },
+  };
+}
+
+function listenError(error: unknown, config: BrokerConfig): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE") {
+    return new ConfigError(`port ${config.port} on ${config.host} is already in use; set --port / LEVERET_PORT`);
+  }
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EACCES") {
+    return new ConfigError(`cannot listen on ${config.host}:${config.port} (${code}); set --host / --port`);
+  }
+  return error as Error;
+}

@@ -1,0 +1,56 @@
+/**
+ * Who may log in. The broker app supplies an Authenticator; the default knows one user, guest/guest,
+ * who (as in RabbitMQ) may connect only from a loopback address.
+ */
+import { timingSafeEqual } from "node:crypto";
+
+export type AuthResult = { ok: true } | { ok: false; reason: string };
+
+export interface Authenticator {
+  authenticate(username: string, password: string, remoteAddress: string): AuthResult;
+  /** Whether the user may use this vhost at all (connection.open). */
+  canAccessVhost(username: string, vhost: string): boolean;
+}
+
+export interface StaticUser {
+  name: string;
+  password: string;
+  /** Like RabbitMQ's loopback_users: such a user may connect only from 127.0.0.0/8 or ::1. */
+  loopbackOnly: boolean;
+}
+
+export const GUEST_USER: StaticUser = { name: "guest", password: "guest", loopbackOnly: true };
+
+export class StaticAuthenticator implements Authenticator {
+  private readonly users = new Map<string, StaticUser>();
+
+  constructor(users: readonly StaticUser[] = [GUEST_USER]) {
+    for (const user of users) this.users.set(user.name, user);
+  }
+
+  authenticate(username: string, password: string, remoteAddress: string): AuthResult {
+    const user = this.users.get(username);
+    if (!user || !sameSecret(user.password, password)) {
+      return { ok: false, reason: `user '${username}' - invalid credentials` };
+    }
+    if (user.loopbackOnly && !isLoopback(remoteAddress)) {
+      return { ok: false, reason: `user '${username}' can only connect via localhost` };
+    }
+    return { ok: true };
+  }
+
+  canAccessVhost(_username: string, _vhost: string): boolean {
+    return true;
+  }
+}
+
+export function isLoopback(address: string): boolean {
+  const plain = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return plain === "::1" || plain.startsWith("127.");
+}
+
+function sameSecret(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,452 @@
+/**
+ * One client connection: the socket, the frame parser, the negotiation state machine
+ * (protocol header -> start/start-ok -> tune/tune-ok -> open/open-ok -> open), heartbeats, the
+ * channels, and closing in both directions.
+ *
+ * Errors: a connection-scoped AmqpError (from a channel or from here) is sent as connection.close with
+ * its reply code, after which only close/close-ok are read; malformed bytes (501 frame errors) close
+ * the connection the same way. Nothing here can harm another connection or the stored data.
+ *
+ * Buffers: frames handed to channels are slices of the socket's chunk, valid only during the call;
+ * channels copy what they keep.
+ */
+import type { Socket } from "node:net";
+import type { Broker, MessageProperties, VHost } from "@leveret/core";
+import { AmqpError, protocolError } from "../amqp-error.js";
+import { Channel } from "../channel/channel.js";
+import type { ChannelHost } from "../channel/channel-host.js";
+import {
+  type AmqpMethod,
+  decodeBasicProperties,
+  decodeMethod,
+  encodeMethodFrame,
+  FRAME_END,
+  FrameParser,
+  FrameType,
+  HEARTBEAT_FRAME,
+  type MethodArgs,
+  type MethodName,
+  PROTOCOL_HEADER,
+  type FieldTable,
+  type Frame,
+} from "../codec/index.js";
+import { toAmqpError } from "../error-map.js";
+import { toPlainTable } from "../plain-table.js";
+import type { Authenticator } from "./authenticator.js";
+import { decodeCredentials, SUPPORTED_MECHANISMS } from "./sasl.js";
+import { serverProperties } from "./server-properties.js";
+
+export interface ConnectionLimits {
+  frameMaxBytes: number;
+  channelMax: number;
+  heartbeatSeconds: number;
+  maxMessageSizeBytes: number;
+}
+
+export interface ConnectionLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+type ConnectionState = "header" | "start" | "tune" | "open-wait" | "open" | "closing" | "closed";
+
+/** Bytes buffered in the socket above which deliveries pause until 'drain'. */
+const WRITE_HIGH_WATER_BYTES = 1024 * 1024;
+const CLOSE_OK_TIMEOUT_MS = 3000;
+const FRAME_MIN_SIZE = 4096;
+
+export class ServerConnection implements ChannelHost {
+  readonly owner = this;
+  vhost!: VHost;
+  userName = "";
+  frameMaxBytes: number;
+  readonly maxMessageSizeBytes: number;
+  writeBlocked = false;
+  private state: ConnectionState = "header";
+  private readonly parser: FrameParser;
+  private readonly channels = new Map<number, Channel>();
+  private channelMax: number;
+  private heartbeatSeconds = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private bytesReadSinceBeat = 0;
+  private wroteSinceBeat = false;
+  private silentBeats = 0;
+  private corked = false;
+  private clientProperties: Record<string, unknown> = {};
+
+  constructor(
+    private readonly socket: Socket,
+    readonly broker: Broker,
+    private readonly limits: ConnectionLimits,
+    private readonly authenticator: Authenticator,
+    private readonly version: string,
+    private readonly logger: ConnectionLogger,
+    private readonly onClosed: (connection: ServerConnection) => void,
+  ) {
+    this.frameMaxBytes = limits.frameMaxBytes;
+    this.channelMax = limits.channelMax;
+    this.maxMessageSizeBytes = limits.maxMessageSizeBytes;
+    this.parser = new FrameParser({ frameMaxBytes: limits.frameMaxBytes, expectProtocolHeader: true });
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("drain", () => this.onDrain());
+    socket.on("error", () => {}); // 'close' follows; a reset by the peer is not our error
+    socket.on("close", () => this.onSocketClosed());
+    socket.resume(); // accepted paused (see AmqpServer)
+  }
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? "";
+  }
+
+  /** Server-initiated close (shutdown): 320 CONNECTION_FORCED, then wait briefly for close-ok. */
+  forceClose(reason: string): void {
+    this.closeConnection(protocolError(320, `broker forced connection closure with reason '${reason}'`));
+  }
+
+  // ---- ChannelHost ----
+
+  sendMethod<K extends MethodName>(channel: number, name: K, args: MethodArgs[K]): void {
+    this.write(encodeMethodFrame(channel, name, args));
+  }
+
+  sendContent<K extends MethodName>(channel: number, name: K, args: MethodArgs[K], rawProperties: Buffer, body: Buffer): void {
+    this.write(encodeMethodFrame(channel, name, args));
+    this.write(contentHeaderFrame(channel, body.length, rawProperties));
+    const maxPayload = this.frameMaxBytes - 8;
+    for (let offset = 0; offset < body.length; offset += maxPayload) {
+      const piece = body.subarray(offset, Math.min(body.length, offset + maxPayload));
+      const header = Buffer.allocUnsafe(7);
+      header.writeUInt8(FrameType.Body, 0);
+      header.writeUInt16BE(channel, 1);
+      header.writeUInt32BE(piece.length, 3);
+      this.write(header);
+      this.write(piece);
+      this.write(FRAME_END_BYTE);
+    }
+  }
+
+  decodeProperties(raw: Buffer): MessageProperties {
+    const properties = decodeBasicProperties(raw) as MessageProperties;
+    // The core routes on plain header values (headers exchange, CC/BCC); the wire bytes stay as sent.
+    if (properties.headers) properties.headers = toPlainTable(properties.headers as FieldTable);
+    return properties;
+  }
+
+  closeConnection(error: AmqpError): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    const wasOpen = this.state === "open";
+    this.state = "closing";
+    this.logger.warn(
+      { remote: this.remoteAddress, replyCode: error.replyCode, reason: error.message },
+      "closing connection",
+    );
+    this.sendMethod(0, "connection.close", {
+      replyCode: error.replyCode,
+      replyText: `${replyName(error.replyCode)} - ${error.message}`,
+      classId: error.classId,
+      methodId: error.methodId,
+    });
+    if (wasOpen) this.teardownChannels();
+    this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_OK_TIMEOUT_MS);
+  }
+
+  channelClosed(channel: number): void {
+    this.channels.delete(channel);
+  }
+
+  // ---- inbound ----
+
+  private onData(chunk: Buffer): void {
+    if (this.state === "closed") return;
+    this.bytesReadSinceBeat += chunk.length;
+    try {
+      this.parser.feed(chunk, this.frameHandler, this.headerHandler);
+    } catch (error) {
+      // Only the parser throws here (frame handlers catch their own errors): the byte stream can no
+      // longer be trusted, so nothing more is read from it.
+      this.socket.pause();
+      if (this.state === "closing") this.socket.destroy();
+      else this.failConnection(toAmqpError(error, 0, 0));
+    }
+  }
+
+  private readonly frameHandler = (frame: Frame): void => {
+    try {
+      this.onFrame(frame);
+    } catch (error) {
+      this.failConnection(toAmqpError(error, 0, 0));
+    }
+  };
+
+  private readonly headerHandler = (header: Buffer, ok: boolean): void => this.onProtocolHeader(header, ok);
+
+  /** An error while handling channel 0 or framing always closes the connection, whatever its code. */
+  private failConnection(error: AmqpError): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    if (this.state === "header") {
+      this.socket.destroy();
+      return;
+    }
+    this.closeConnection(
+      error.scope === "connection" ? error : new AmqpError(error.replyCode, error.message, "connection", error.classId, error.methodId),
+    );
+  }
+
+  private onProtocolHeader(_header: Buffer, ok: boolean): void {
+    if (!ok) {
+      // The spec: answer with the protocol header we do speak, then close.
+      this.socket.end(PROTOCOL_HEADER);
+      this.state = "closed";
+      return;
+    }
+    this.state = "start";
+    this.sendMethod(0, "connection.start", {
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: serverProperties(this.version),
+      mechanisms: Buffer.from(SUPPORTED_MECHANISMS.join(" ")),
+      locales: Buffer.from("en_US"),
+    });
+  }
+
+  private onFrame(frame: Frame): void {
+    if (frame.type === FrameType.Heartbeat) return;
+    if (frame.channel === 0) {
+      if (frame.type !== FrameType.Method) throw protocolError(505, "content frame on channel 0");
+      this.onConnectionMethod(decodeMethod(frame.payload));
+      return;
+    }
+    if (this.state === "closing") return;
+    if (this.state !== "open") throw protocolError(504, `frame on channel ${frame.channel} before connection.open`);
+    this.onChannelFrame(frame);
+  }
+
+  private onChannelFrame(frame: Frame): void {
+    const channel = this.channels.get(frame.channel);
+    if (frame.type === FrameType.Method) {
+      const method = decodeMethod(frame.payload);
+      if (!channel) return this.openChannel(frame.channel, method);
+      return channel.handleMethod(method);
+    }
+    if (!channel) throw protocolError(504, `frame on unopened channel ${frame.channel}`);
+    if (frame.type === FrameType.Header) {
+      if (frame.payload.length < 14) throw protocolError(502, "content header frame too short");
+      const bodySize = frame.payload.readUInt32BE(4) * 2 ** 32 + frame.payload.readUInt32BE(8);
+      channel.handleHeader(bodySize, frame.payload.subarray(12));
+    } else if (frame.type === FrameType.Body) {
+      channel.handleBody(frame.payload);
+    }
+  }
+
+  private openChannel(id: number, method: AmqpMethod): void {
+    if (method.name !== "channel.open") {
+      throw protocolError(504, `expected 'channel.open' on channel ${id}, got '${method.name}'`, method.classId, method.methodId);
+    }
+    if (id > this.channelMax) {
+      throw protocolError(530, `channel ${id} is above the negotiated channel_max ${this.channelMax}`, 20, 10);
+    }
+    this.channels.set(id, new Channel(id, this));
+    this.sendMethod(id, "channel.open-ok", {});
+  }
+
+  private onConnectionMethod(method: AmqpMethod): void {
+    if (this.state === "closing") {
+      if (method.name === "connection.close-ok") this.socket.destroy();
+      else if (method.name === "connection.close") {
+        this.sendMethod(0, "connection.close-ok", {});
+        this.socket.end();
+      }
+      return;
+    }
+    switch (method.name) {
+      case "connection.start-ok":
+        return this.onStartOk(method.args);
+      case "connection.tune-ok":
+        return this.onTuneOk(method.args);
+      case "connection.open":
+        return this.onOpen(method.args);
+      case "connection.close":
+        this.sendMethod(0, "connection.close-ok", {});
+        this.teardownChannels();
+        this.state = "closing";
+        this.socket.end();
+        return;
+      case "connection.close-ok":
+        return;
+      case "connection.update-secret":
+        throw protocolError(540, "connection.update-secret is not implemented", method.classId, method.methodId);
+      default:
+        throw protocolError(503, `unexpected method ${method.name} on channel 0`, method.classId, method.methodId);
+    }
+  }
+
+  private onStartOk(args: MethodArgs["connection.start-ok"]): void {
+    this.expectState("start", 10, 11);
+    this.clientProperties = args.clientProperties as Record<string, unknown>;
+    if (!(SUPPORTED_MECHANISMS as readonly string[]).includes(args.mechanism)) {
+      throw protocolError(403, `unsupported authentication mechanism '${args.mechanism}'`, 10, 11);
+    }
+    const { username, password } = decodeCredentials(args.mechanism, args.response);
+    const result = this.authenticator.authenticate(username, password, this.remoteAddress);
+    if (!result.ok) {
+      this.logger.warn({ remote: this.remoteAddress, user: username, reason: result.reason }, "login refused");
+      throw protocolError(
+        403,
+        `Login was refused using authentication mechanism ${args.mechanism}. For details see the broker logfile.`,
+        10,
+        11,
+      );
+    }
+    this.userName = username;
+    this.state = "tune";
+    this.sendMethod(0, "connection.tune", {
+      channelMax: this.limits.channelMax,
+      frameMax: this.limits.frameMaxBytes,
+      heartbeat: this.limits.heartbeatSeconds,
+    });
+  }
+
+  private onTuneOk(args: MethodArgs["connection.tune-ok"]): void {
+    this.expectState("tune", 10, 31);
+    const frameMax = args.frameMax === 0 ? this.limits.frameMaxBytes : args.frameMax;
+    if (frameMax < FRAME_MIN_SIZE || frameMax > this.limits.frameMaxBytes) {
+      throw protocolError(530, `frame_max=${args.frameMax} outside the allowed range ${FRAME_MIN_SIZE}..${this.limits.frameMaxBytes}`, 10, 31);
+    }
+    const channelMax = args.channelMax === 0 ? this.limits.channelMax : args.channelMax;
+    if (channelMax > this.limits.channelMax) {
+      throw protocolError(530, `channel_max=${args.channelMax} above the server's ${this.limits.channelMax}`, 10, 31);
+    }
+    this.frameMaxBytes = frameMax;
+    this.parser.frameMaxBytes = frameMax;
+    this.channelMax = channelMax;
+    this.heartbeatSeconds = args.heartbeat;
+    this.state = "open-wait";
+    this.startHeartbeats();
+  }
+
+  private onOpen(args: MethodArgs["connection.open"]): void {
+    this.expectState("open-wait", 10, 40);
+    if (!this.authenticator.canAccessVhost(this.userName, args.virtualHost)) {
+      throw protocolError(530, `access to vhost '${args.virtualHost}' refused for user '${this.userName}'`, 10, 40);
+    }
+    try {
+      this.vhost = this.broker.vhost(args.virtualHost);
+    } catch (error) {
+      throw toAmqpError(error, 10, 40);
+    }
+    this.state = "open";
+    this.sendMethod(0, "connection.open-ok", {});
+    this.logger.info({ remote: this.remoteAddress, user: this.userName, vhost: args.virtualHost, client: this.clientProperties.product }, "connection open");
+  }
+
+  private expectState(expected: ConnectionState, classId: number, methodId: number): void {
+    if (this.state !== expected) {
+      throw protocolError(503, `unexpected method during connection ${this.state} phase`, classId, methodId);
+    }
+  }
+
+  // ---- heartbeats and output ----
+
+  /**
+   * Heartbeats every half interval when we have sent nothing else; the peer is declared dead after two
+   * full intervals without a byte from it (as the spec and RabbitMQ do).
+   */
+  private startHeartbeats(): void {
+    if (this.heartbeatSeconds === 0) return;
+    const halfMs = (this.heartbeatSeconds * 1000) / 2;
+    this.heartbeatTimer = setInterval(() => {
+      if (!this.wroteSinceBeat) this.write(HEARTBEAT_FRAME);
+      this.wroteSinceBeat = false;
+      if (this.bytesReadSinceBeat > 0) this.silentBeats = 0;
+      else if (++this.silentBeats >= 4) {
+        this.logger.warn({ remote: this.remoteAddress, heartbeatSeconds: this.heartbeatSeconds }, "missed heartbeats from client, closing");
+        this.socket.destroy();
+      }
+      this.bytesReadSinceBeat = 0;
+    }, halfMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private write(bytes: Buffer): void {
+    if (this.state === "closed" || this.socket.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.wroteSinceBeat = true;
+    this.socket.write(bytes);
+    if (this.socket.writableLength > WRITE_HIGH_WATER_BYTES) this.writeBlocked = true;
+  }
+
+  private onDrain(): void {
+    if (!this.writeBlocked) return;
+    this.writeBlocked = false;
+    for (const channel of this.channels.values()) channel.resumeDeliveries();
+  }
+
+  private teardownChannels(): void {
+    for (const channel of this.channels.values()) channel.teardown();
+    this.channels.clear();
+    this.broker.releaseOwner(this);
+  }
+
+  private onSocketClosed(): void {
+    if (this.state === "closed" && this.channels.size === 0) {
+      this.finish();
+      return;
+    }
+    this.state = "closed";
+    this.teardownChannels();
+    this.finish();
+  }
+
+  private finish(): void {
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.closeTimer);
+    this.onClosed(this);
+  }
+}
+
+const FRAME_END_BYTE = Buffer.from([FRAME_END]);
+
+/** A content header frame built around properties already in wire form (no re-encoding). */
+function contentHeaderFrame(channel: number, bodySize: number, rawProperties: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(7 + 12 + rawProperties.length + 1);
+  frame.writeUInt8(FrameType.Header, 0);
+  frame.writeUInt16BE(channel, 1);
+  frame.writeUInt32BE(12 + rawProperties.length, 3);
+  frame.writeUInt16BE(60, 7); // class basic
+  frame.writeUInt16BE(0, 9); // weight
+  frame.writeUInt32BE(Math.floor(bodySize / 2 ** 32), 11);
+  frame.writeUInt32BE(bodySize >>> 0, 15);
+  rawProperties.copy(frame, 19);
+  frame.writeUInt8(FRAME_END, frame.length - 1);
+  return frame;
+}
+
+const REPLY_NAMES: Record<number, string> = {
+  320: "CONNECTION_FORCED",
+  402: "INVALID_PATH",
+  403: "ACCESS_REFUSED",
+  501: "FRAME_ERROR",
+  502: "SYNTAX_ERROR",
+  503: "COMMAND_INVALID",
+  504: "CHANNEL_ERROR",
+  505: "UNEXPECTED_FRAME",
+  506: "RESOURCE_ERROR",
+  530: "NOT_ALLOWED",
+  540: "NOT_IMPLEMENTED",
+  541: "INTERNAL_ERROR",
+};
+
+function replyName(code: number): string {
+  return REPLY_NAMES[code] ?? String(code);
+}
+
+export { AmqpError };

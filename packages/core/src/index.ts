@@ -1,0 +1,35 @@
+export { Broker } from "./broker.js";
+export type { BrokerOptions, RecoverySummary } from "./broker.js";
+export type { Consumer } from "./consumer.js";
+export {
+  accessRefused,
+  CoreError,
+  commandInvalid,
+  notAllowed,
+  notFound,
+  notImplemented,
+  preconditionFailed,
+  resourceError,
+  resourceLocked,
+} from "./errors.js";
+export type { CoreErrorCode } from "./errors.js";
+export { Exchange, EXCHANGE_TYPES } from "./exchange.js";
+export type { Destination, ExchangeType } from "./exchange.js";
+export { PERSISTENT_DELIVERY_MODE } from "./message.js";
+export type { Message, MessageProperties, PropertiesCodec } from "./message.js";
+export { MemoryStore } from "./memory-store.js";
+export { Queue } from "./queue.js";
+export type { QueueEntry } from "./queue.js";
+export type {
+  BindingDefinition,
+  ExchangeDefinition,
+  MessageStore,
+  QueueDefinition,
+  RecoveredMessage,
+  RecoveredState,
+  StoreStats,
+} from "./store.js";
+export { DEFAULT_EXCHANGE, VHost } from "./vhost.js";
+export type { ExchangeDeclaration, PublishResult, QueueDeclaration, QueueDeclareResult } from "./vhost.js";
+export { WalStore } from "./wal-store.js";
+export type { WalStoreOptions } from "./wal-store.js";

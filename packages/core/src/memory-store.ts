@@ -1,0 +1,44 @@
+/**
+ * A store that keeps nothing: every commit succeeds at once and a restart starts empty. For tests of
+ * the core and for brokers run without persistence. Its counters let tests see what would be stored.
+ */
+import type { Message } from "./message.js";
+import type {
+  BindingDefinition,
+  ExchangeDefinition,
+  MessageStore,
+  QueueDefinition,
+  RecoveredState,
+  StoreStats,
+} from "./store.js";
+
+export class MemoryStore implements MessageStore {
+  appendedMessages = 0;
+  settledMessages = 0;
+  readonly idle = true;
+
+  async recover(): Promise<RecoveredState> {
+    return { exchanges: [], queues: [], bindings: [], messages: [], nextMessageId: 1 };
+  }
+  saveExchange(_definition: ExchangeDefinition): void {}
+  deleteExchange(_vhost: string, _name: string): void {}
+  saveQueue(_definition: QueueDefinition): void {}
+  deleteQueue(_queueId: string): void {}
+  saveBinding(_definition: BindingDefinition): void {}
+  deleteBinding(_definition: BindingDefinition): void {}
+  appendMessage(_message: Message, _queueIds: readonly string[]): void {
+    this.appendedMessages++;
+  }
+  settle(_queueId: string, _messageId: number): void {
+    this.settledMessages++;
+  }
+  commit(): Promise<void> {
+    return Promise.resolve();
+  }
+  onFatal(_listener: (error: Error) => void): void {}
+  onDiskFull(_listener: (full: boolean) => void): void {}
+  stats(): StoreStats {
+    return { diskBytes: 0, corruptRecordsSkipped: 0 };
+  }
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,45 @@
+/**
+ * A published message as the core sees it. The core reads only the few properties that drive routing
+ * and queue behaviour (delivery mode, priority, expiration, headers); the wire encoding of all
+ * properties travels with the message as an opaque buffer (`rawProperties`) so that a delivery can
+ * reuse it byte for byte. The core never owns the wire format: when it must change properties (dead
+ * lettering) it asks the PropertiesCodec the adapter supplied.
+ *
+ * Buffers: `body` and `rawProperties` are owned by the message once published; nobody mutates them.
+ */
+export interface MessageProperties {
+  contentType?: string;
+  contentEncoding?: string;
+  headers?: Record<string, unknown>;
+  deliveryMode?: number;
+  priority?: number;
+  correlationId?: string;
+  replyTo?: string;
+  expiration?: string;
+  messageId?: string;
+  timestamp?: number;
+  type?: string;
+  userId?: string;
+  appId?: string;
+  clusterId?: string;
+}
+
+/** Encodes/decodes the property list (flags + values) of a content header; supplied by the adapter. */
+export interface PropertiesCodec {
+  encode(properties: MessageProperties): Buffer;
+  decode(raw: Buffer): MessageProperties;
+}
+
+export interface Message {
+  /** Unique, increasing id within one store (survives restarts for persistent messages). */
+  readonly id: number;
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly properties: MessageProperties;
+  readonly rawProperties: Buffer;
+  readonly body: Buffer;
+  /** delivery_mode = 2 */
+  readonly persistent: boolean;
+}
+
+export const PERSISTENT_DELIVERY_MODE = 2;

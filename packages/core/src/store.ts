@@ -1,0 +1,89 @@
+/**
+ * The storage interface the core owns. The core decides *what* must be durable (definitions of
+ * durable entities; persistent messages routed to durable queues; their settlement); a store decides
+ * *how*. WalStore keeps it in @leveret/wal; MemoryStore keeps nothing (tests, transient brokers).
+ *
+ * Ordering contract (docs/ordering.md): appends are synchronous and ordered; `commit()` resolves once
+ * everything appended before it is durable. The caller sends a publisher confirm only after that.
+ */
+import type { Message } from "./message.js";
+
+export interface ExchangeDefinition {
+  vhost: string;
+  name: string;
+  type: string;
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  arguments: Record<string, unknown>;
+}
+
+export interface QueueDefinition {
+  /** Unique per declaration: a queue deleted and declared again is a new incarnation. */
+  id: string;
+  vhost: string;
+  name: string;
+  durable: boolean;
+  autoDelete: boolean;
+  arguments: Record<string, unknown>;
+}
+
+export interface BindingDefinition {
+  vhost: string;
+  source: string;
+  destinationKind: "queue" | "exchange";
+  destination: string;
+  routingKey: string;
+  arguments: Record<string, unknown>;
+}
+
+export interface RecoveredMessage {
+  message: Message;
+  /** Queue ids (durable queues) that still hold the message unsettled, in enqueue order. */
+  queueIds: string[];
+}
+
+export interface RecoveredState {
+  exchanges: ExchangeDefinition[];
+  queues: QueueDefinition[];
+  bindings: BindingDefinition[];
+  /** In publish order. */
+  messages: RecoveredMessage[];
+  nextMessageId: number;
+}
+
+export interface StoreStats {
+  /** Bytes the store occupies on disk (0 for memory). */
+  diskBytes: number;
+  corruptRecordsSkipped: number;
+}
+
+export interface MessageStore {
+  /** Reads everything back. Called once, before any other method. */
+  recover(): Promise<RecoveredState>;
+
+  saveExchange(definition: ExchangeDefinition): void;
+  deleteExchange(vhost: string, name: string): void;
+  saveQueue(definition: QueueDefinition): void;
+  deleteQueue(queueId: string): void;
+  saveBinding(definition: BindingDefinition): void;
+  deleteBinding(definition: BindingDefinition): void;
+
+  /** A persistent message enqueued on these durable queues. */
+  appendMessage(message: Message, queueIds: readonly string[]): void;
+  /** The message left that queue for good (acked, dropped, purged, dead-lettered). */
+  settle(queueId: string, messageId: number): void;
+
+  /** Resolves when everything appended so far is durable; rejects (StoreError) if it cannot be. */
+  commit(): Promise<void>;
+  /** True when nothing appended is waiting for durability. */
+  readonly idle: boolean;
+
+  /** Called on a fatal storage failure (the broker must stop). */
+  onFatal(listener: (error: Error) => void): void;
+  /** Called when the disk fills (true) or has room again (false). */
+  onDiskFull(listener: (full: boolean) => void): void;
+
+  stats(): StoreStats;
+  close(): Promise<void>;
+}

@@ -1,0 +1,364 @@
+/**
+ * FileIo in memory, for tests that need crashes and faults a real disk will not produce on demand.
+ *
+ * Each file keeps two states: the volatile content every read sees, and the durable content as of its
+ * last fdatasync. Directory entries work the same way: a created or deleted file only survives a
+ * crash once its directory has been synced. `crash()` throws away everything that is not durable
+ * (optionally keeping part of the last unsynced writes, torn, with garbage or zeros after them), closes
+ * every descriptor, and leaves the store ready for a new `Wal.open`. Faults can be injected into the
+ * next write, sync, create or truncate, and a crash can be armed to strike just before the n-th mutating
+ * call, so a test can walk through every crash point of a workload.
+ *
+ * It does not model directories' own durability (mkdir is durable at once), file permissions, or the
+ * page cache's behaviour after a failed sync (the WAL never syncs again after one). It copies every
+ * buffer it is given; callers keep ownership of theirs.
+ */
+import * as path from "node:path";
+import type { FileIo, OpenMode } from "./file-io.js";
+
+export interface MemoryCrashOptions {
+  /** Keep a random part of the unsynced writes of the file written last (a torn write). Default false. */
+  tearLastWrite?: boolean;
+  /** Seed of the random choices made when tearing. Default 1. */
+  seed?: number;
+}
+
+export type MemoryFaultOperation = "write" | "sync" | "create" | "truncate";
+
+export interface MemoryFileIoCounters {
+  /** Every call that changes state and so is a crash point: create, writev, fdatasync, ftruncate, unlink, syncDir. */
+  mutations: number;
+  creates: number;
+  writes: number;
+  syncs: number;
+  truncates: number;
+  unlinks: number;
+  dirSyncs: number;
+}
+
+type UnsyncedOperation =
+  | { kind: "write"; position: number; data: Buffer }
+  | { kind: "truncate"; sizeBytes: number };
+
+interface MemoryInode {
+  content: Buffer;
+  sizeBytes: number;
+  durable: Buffer;
+  unsynced: UnsyncedOperation[];
+}
+
+function errnoError(code: string, message: string): Error {
+  return Object.assign(new Error(`${code}: ${message}`), { code });
+}
+
+/** mulberry32: a tiny seeded generator, so a torn crash is reproducible from its seed. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function writeInto(inode: MemoryInode, position: number, data: Uint8Array): void {
+  const end = position + data.length;
+  if (end > inode.content.length) {
+    const grown = Buffer.alloc(Math.max(end, inode.content.length * 2, 256));
+    inode.content.copy(grown, 0, 0, inode.sizeBytes);
+    inode.content = grown;
+  }
+  if (position > inode.sizeBytes) inode.content.fill(0, inode.sizeBytes, position);
+  inode.content.set(data, position);
+  inode.sizeBytes = Math.max(inode.sizeBytes, end);
+}
+
+function truncateTo(inode: MemoryInode, sizeBytes: number): void {
+  // Growing zero-fills, like ftruncate(2); shrinking just forgets the bytes past the new end.
+  if (sizeBytes > inode.sizeBytes) writeInto(inode, sizeBytes, new Uint8Array(0));
+  else inode.sizeBytes = sizeBytes;
+}
+
+export class MemoryFileIo implements FileIo {
+  readonly counters: MemoryFileIoCounters = {
+    mutations: 0,
+    creates: 0,
+    writes: 0,
+    syncs: 0,
+    truncates: 0,
+    unlinks: 0,
+    dirSyncs: 0,
+  };
+  /** When set, a write that would grow the files past this many bytes in total is short or fails with ENOSPC. */
+  capacityBytes: number | undefined;
+
+  readonly #dirs = new Set<string>(["/"]);
+  #names = new Map<string, MemoryInode>();
+  readonly #durableNames = new Map<string, MemoryInode>();
+  readonly #fds = new Map<number, MemoryInode>();
+  #nextFd = 3;
+  #lastWritten: MemoryInode | null = null;
+  readonly #faults = new Map<MemoryFaultOperation, string>();
+  readonly #holds = new Map<MemoryFaultOperation, Promise<void>>();
+  #armedCrash: { atMutation: number; options: MemoryCrashOptions } | null = null;
+
+  /** The next writev fails with `code` (default ENOSPC) and writes nothing. */
+  failNextWrite(code = "ENOSPC"): void {
+    this.#faults.set("write", code);
+  }
+
+  /** The next fdatasync fails with `code` (default EIO) and makes nothing durable. */
+  failNextSync(code = "EIO"): void {
+    this.#faults.set("sync", code);
+  }
+
+  failNext(operation: MemoryFaultOperation, code: string): void {
+    this.#faults.set(operation, code);
+  }
+
+  /**
+   * The next call of `operation` waits until the returned function is called, so that a test can act
+   * while a write or a sync is in flight (memory I/O otherwise completes within the same tick).
+   */
+  holdNext(operation: MemoryFaultOperation): () => void {
+    let release: () => void = () => {};
+    this.#holds.set(operation, new Promise<void>((resolve) => (release = resolve)));
+    return () => release();
+  }
+
+  /**
+   * Crash just before the `atMutation`-th mutating call since this store was made (see counters): that
+   * call fails with ECRASHED and every descriptor opened before it is closed.
+   */
+  crashAtMutation(atMutation: number, options: MemoryCrashOptions = {}): void {
+    this.#armedCrash = { atMutation, options };
+  }
+
+  /** Forgets everything not made durable, closes every descriptor. */
+  crash(options: MemoryCrashOptions = {}): void {
+    const torn = options.tearLastWrite === true ? this.#lastWritten : null;
+    const random = seededRandom(options.seed ?? 1);
+    this.#names = new Map(this.#durableNames);
+    for (const inode of new Set(this.#names.values())) {
+      const unsynced = inode.unsynced;
+      inode.content = Buffer.from(inode.durable);
+      inode.sizeBytes = inode.durable.length;
+      inode.unsynced = [];
+      if (inode === torn && unsynced.length > 0) this.#tear(inode, unsynced, random);
+    }
+    this.#fds.clear();
+    this.#lastWritten = null;
+    this.#armedCrash = null;
+  }
+
+  /** The current (volatile) content of a file, or undefined if it does not exist. */
+  fileContent(filePath: string): Buffer | undefined {
+    const inode = this.#names.get(path.resolve(filePath));
+    return inode === undefined ? undefined : Buffer.from(inode.content.subarray(0, inode.sizeBytes));
+  }
+
+  /** Replaces (or creates) a file with `content`, durable at once: for tests that damage a segment. */
+  setFileContent(filePath: string, content: Uint8Array): void {
+    const resolved = path.resolve(filePath);
+    this.#assertParentExists(resolved);
+    const existing = this.#names.get(resolved);
+    const inode = existing ?? {
+      content: Buffer.alloc(0),
+      sizeBytes: 0,
+      durable: Buffer.alloc(0),
+      unsynced: [],
+    };
+    inode.content = Buffer.from(content);
+    inode.sizeBytes = content.length;
+    inode.durable = Buffer.from(content);
+    inode.unsynced = [];
+    this.#names.set(resolved, inode);
+    this.#durableNames.set(resolved, inode);
+  }
+
+  async open(filePath: string, mode: OpenMode): Promise<number> {
+    const resolved = path.resolve(filePath);
+    if (mode === "create") {
+      this.#mutation("creates", "create");
+      this.#assertParentExists(resolved);
+      if (this.#names.has(resolved) || this.#dirs.has(resolved))
+        throw errnoError("EEXIST", `open '${resolved}'`);
+      const inode: MemoryInode = {
+        content: Buffer.alloc(0),
+        sizeBytes: 0,
+        durable: Buffer.alloc(0),
+        unsynced: [],
+      };
+      this.#names.set(resolved, inode);
+      return this.#allocateFd(inode);
+    }
+    const inode = this.#names.get(resolved);
+    if (inode === undefined) throw errnoError("ENOENT", `open '${resolved}'`);
+    return this.#allocateFd(inode);
+  }
+
+  async writev(fd: number, buffers: readonly Buffer[], position: number): Promise<number> {
+    await this.#waitIfHeld("write");
+    this.#mutation("writes", "write");
+    const inode = this.#inode(fd);
+    const data = Buffer.concat(buffers);
+    const writable = Math.min(data.length, this.#writableBytesAt(inode, position));
+    if (writable <= 0 && data.length > 0) throw errnoError("ENOSPC", "no space left on device (simulated)");
+    const written = data.subarray(0, writable);
+    writeInto(inode, position, written);
+    inode.unsynced.push({ kind: "write", position, data: Buffer.from(written) });
+    this.#lastWritten = inode;
+    return writable;
+  }
+
+  async read(
+    fd: number,
+    buffer: Buffer,
+    bufferOffset: number,
+    length: number,
+    position: number,
+  ): Promise<number> {
+    const inode = this.#inode(fd);
+    const end = Math.min(inode.sizeBytes, position + length);
+    if (end <= position) return 0;
+    inode.content.copy(buffer, bufferOffset, position, end);
+    return end - position;
+  }
+
+  async fdatasync(fd: number): Promise<void> {
+    await this.#waitIfHeld("sync");
+    this.#mutation("syncs", "sync");
+    const inode = this.#inode(fd);
+    inode.durable = Buffer.from(inode.content.subarray(0, inode.sizeBytes));
+    inode.unsynced = [];
+    if (this.#lastWritten === inode) this.#lastWritten = null;
+  }
+
+  async ftruncate(fd: number, sizeBytes: number): Promise<void> {
+    this.#mutation("truncates", "truncate");
+    const inode = this.#inode(fd);
+    truncateTo(inode, sizeBytes);
+    inode.unsynced.push({ kind: "truncate", sizeBytes });
+  }
+
+  async fileSize(fd: number): Promise<number> {
+    return this.#inode(fd).sizeBytes;
+  }
+
+  async close(fd: number): Promise<void> {
+    if (!this.#fds.delete(fd)) throw errnoError("EBADF", `close ${fd}`);
+  }
+
+  async unlink(filePath: string): Promise<void> {
+    this.#mutation("unlinks", undefined);
+    const resolved = path.resolve(filePath);
+    if (!this.#names.delete(resolved)) throw errnoError("ENOENT", `unlink '${resolved}'`);
+  }
+
+  async readdir(dir: string): Promise<string[]> {
+    const resolved = path.resolve(dir);
+    if (!this.#dirs.has(resolved)) {
+      throw errnoError(this.#names.has(resolved) ? "ENOTDIR" : "ENOENT", `scandir '${resolved}'`);
+    }
+    const names: string[] = [];
+    for (const entry of [...this.#names.keys(), ...this.#dirs]) {
+      if (entry !== resolved && path.dirname(entry) === resolved) names.push(path.basename(entry));
+    }
+    return names.sort();
+  }
+
+  async mkdir(dir: string): Promise<boolean> {
+    const resolved = path.resolve(dir);
+    const missing: string[] = [];
+    for (let current = resolved; !this.#dirs.has(current); current = path.dirname(current)) {
+      if (this.#names.has(current)) throw errnoError("ENOTDIR", `mkdir '${resolved}'`);
+      missing.push(current);
+    }
+    for (const created of missing) this.#dirs.add(created);
+    return missing.length > 0;
+  }
+
+  async syncDir(dir: string): Promise<void> {
+    this.#mutation("dirSyncs", undefined);
+    const resolved = path.resolve(dir);
+    if (!this.#dirs.has(resolved)) throw errnoError("ENOENT", `open '${resolved}'`);
+    for (const name of [...this.#durableNames.keys()]) {
+      if (path.dirname(name) === resolved && !this.#names.has(name)) this.#durableNames.delete(name);
+    }
+    for (const [name, inode] of this.#names) {
+      if (path.dirname(name) === resolved) this.#durableNames.set(name, inode);
+    }
+  }
+
+  #mutation(
+    counter: Exclude<keyof MemoryFileIoCounters, "mutations">,
+    fault: MemoryFaultOperation | undefined,
+  ): void {
+    this.counters.mutations += 1;
+    this.counters[counter] += 1;
+    if (this.#armedCrash !== null && this.counters.mutations >= this.#armedCrash.atMutation) {
+      this.crash(this.#armedCrash.options);
+      throw errnoError("ECRASHED", "simulated crash");
+    }
+    const code = fault === undefined ? undefined : this.#faults.get(fault);
+    if (fault !== undefined && code !== undefined) {
+      this.#faults.delete(fault);
+      throw errnoError(code, `simulated ${fault} failure`);
+    }
+  }
+
+  async #waitIfHeld(operation: MemoryFaultOperation): Promise<void> {
+    const hold = this.#holds.get(operation);
+    if (hold === undefined) return;
+    this.#holds.delete(operation);
+    await hold;
+  }
+
+  /** Keeps some whole unsynced operations, then a prefix of the next write, maybe followed by junk. */
+  #tear(inode: MemoryInode, unsynced: readonly UnsyncedOperation[], random: () => number): void {
+    const keptWhole = Math.floor(random() * unsynced.length);
+    for (const operation of unsynced.slice(0, keptWhole)) {
+      if (operation.kind === "write") writeInto(inode, operation.position, operation.data);
+      else truncateTo(inode, operation.sizeBytes);
+    }
+    const next = unsynced[keptWhole];
+    if (next === undefined || next.kind !== "write" || next.data.length === 0) return;
+    const prefixBytes = Math.floor(random() * next.data.length);
+    writeInto(inode, next.position, next.data.subarray(0, prefixBytes));
+    const junkBytes = Math.floor(random() * (next.data.length - prefixBytes + 1));
+    const junkKind = random();
+    if (junkBytes === 0 || junkKind < 1 / 3) return;
+    const junk = Buffer.alloc(junkBytes);
+    if (junkKind < 2 / 3) for (let i = 0; i < junkBytes; i += 1) junk[i] = Math.floor(random() * 256);
+    writeInto(inode, next.position + prefixBytes, junk);
+  }
+
+  #writableBytesAt(inode: MemoryInode, position: number): number {
+    if (this.capacityBytes === undefined) return Number.POSITIVE_INFINITY;
+    let usedBytes = 0;
+    for (const other of new Set(this.#names.values())) usedBytes += other.sizeBytes;
+    const maxEnd = Math.max(inode.sizeBytes, position) + (this.capacityBytes - usedBytes);
+    return maxEnd - position;
+  }
+
+  #assertParentExists(resolved: string): void {
+    const parent = path.dirname(resolved);
+    if (this.#dirs.has(parent)) return;
+    throw errnoError(this.#names.has(parent) ? "ENOTDIR" : "ENOENT", `open '${resolved}'`);
+  }
+
+  #allocateFd(inode: MemoryInode): number {
+    const fd = this.#nextFd;
+    this.#nextFd += 1;
+    this.#fds.set(fd, inode);
+    return fd;
+  }
+
+  #inode(fd: number): MemoryInode {
+    const inode = this.#fds.get(fd);
+    if (inode === undefined) throw errnoError("EBADF", `bad file descriptor ${fd}`);
+    return inode;
+  }
+}

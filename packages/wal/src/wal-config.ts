@@ -1,0 +1,85 @@
+/**
+ * Turns WalOptions into a checked configuration with every default filled in, and the default
+ * console logger. Every limit is checked here, once, so the hot path can trust it.
+ *
+ * It does no I/O and owns no buffers.
+ */
+import * as path from "node:path";
+import { WalError } from "./errors.js";
+import type { FileIo } from "./file-io.js";
+import { NodeFileIo } from "./node-file-io.js";
+import { RECORD_HEADER_BYTES } from "./record-format.js";
+import { SEGMENT_HEADER_BYTES } from "./segment-format.js";
+import type { FsyncPolicy, WalLogger, WalOptions, WalState } from "./wal-types.js";
+
+export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
+/** Tiny segments are allowed so that tests can rotate every few records. */
+export const MIN_SEGMENT_SIZE_BYTES = SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES + 1;
+/** Offsets stay exact JavaScript integers far beyond this; 4 GiB bounds the cost of scanning one segment. */
+export const MAX_SEGMENT_SIZE_BYTES = 4 * 1024 * 1024 * 1024;
+export const DEFAULT_FSYNC_INTERVAL_MS = 10;
+export const MAX_FSYNC_INTERVAL_MS = 10_000;
+
+export interface WalConfig {
+  dir: string;
+  segmentSizeBytes: number;
+  fsync: FsyncPolicy;
+  fsyncIntervalMs: number;
+  io: FileIo;
+  logger: WalLogger;
+  onStateChange: ((state: WalState) => void) | undefined;
+}
+
+export const consoleLogger: WalLogger = {
+  error: (obj, msg) => console.error(`[@leveret/wal] ${msg}`, obj),
+  warn: (obj, msg) => console.warn(`[@leveret/wal] ${msg}`, obj),
+};
+
+function invalid(message: string): WalError {
+  return new WalError("WAL_INVALID_ARGUMENT", message);
+}
+
+function checkedInteger(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+export function resolveWalConfig(options: WalOptions): WalConfig {
+  if (typeof options?.dir !== "string" || options.dir.length === 0) {
+    throw invalid("WalOptions.dir must be a non-empty path");
+  }
+  const fsync = options.fsync ?? "always";
+  if (fsync !== "always" && fsync !== "batch" && fsync !== "none") {
+    throw invalid(`WalOptions.fsync must be "always", "batch" or "none", got ${String(fsync)}`);
+  }
+  return {
+    dir: path.resolve(options.dir),
+    segmentSizeBytes: checkedInteger(
+      "segmentSizeBytes",
+      options.segmentSizeBytes,
+      DEFAULT_SEGMENT_SIZE_BYTES,
+      MIN_SEGMENT_SIZE_BYTES,
+      MAX_SEGMENT_SIZE_BYTES,
+    ),
+    fsync,
+    fsyncIntervalMs: checkedInteger(
+      "fsyncIntervalMs",
+      options.fsyncIntervalMs,
+      DEFAULT_FSYNC_INTERVAL_MS,
+      0,
+      MAX_FSYNC_INTERVAL_MS,
+    ),
+    io: options.fileIo ?? new NodeFileIo(),
+    logger: options.logger ?? consoleLogger,
+    onStateChange: options.onStateChange,
+  };
+}

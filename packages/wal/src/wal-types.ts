@@ -1,0 +1,82 @@
+/**
+ * The public types of @leveret/wal: options, positions, replayed records, stats and state.
+ *
+ * No behaviour lives here. ReplayedRecord payloads belong to the callback's caller (copies, never views
+ * into a shared read buffer).
+ */
+import type { FileIo } from "./file-io.js";
+
+/**
+ * When a commit() resolves:
+ *  - "always": after writev and fdatasync (a confirmed record survives a power cut);
+ *  - "batch": same, but at most one fdatasync per `fsyncIntervalMs`, so commits wait up to that long;
+ *  - "none": after writev returned (survives a process crash, not a power cut or kernel crash).
+ */
+export type FsyncPolicy = "always" | "batch" | "none";
+
+export interface WalLogger {
+  error(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** What the owner needs to know to block or stop publishers. */
+export interface WalState {
+  /** The last write failed with ENOSPC/EDQUOT; cleared by the next successful write. */
+  blockedByDiskFull: boolean;
+  /** A sync (or another write-path I/O) failed: the Wal accepts nothing more; restart the process. */
+  failed: boolean;
+  /** The error behind the current state, if any. */
+  error?: Error;
+}
+
+export interface WalOptions {
+  dir: string;
+  /** Maximum size of a segment file. Default 64 MiB. A record larger than this gets a segment of its own. */
+  segmentSizeBytes?: number;
+  /** Default "always". */
+  fsync?: FsyncPolicy;
+  /** For "batch": sync at most every N ms (default 10); commits wait for that sync. */
+  fsyncIntervalMs?: number;
+  /** Default: NodeFileIo (real files). */
+  fileIo?: FileIo;
+  /** Default: console-based. */
+  logger?: WalLogger;
+  /** Called whenever `blockedByDiskFull` or `failed` changes. */
+  onStateChange?: (state: WalState) => void;
+}
+
+/** Where a record lives: `offset` of the record start; `length` = total record bytes (header + payload). */
+export interface RecordPosition {
+  segment: number;
+  offset: number;
+  length: number;
+}
+
+export interface ReplayedRecord {
+  type: number;
+  /** A copy: the callee may keep it. */
+  payload: Buffer;
+  position: RecordPosition;
+}
+
+export interface SegmentInfo {
+  segment: number;
+  sizeBytes: number;
+  sealed: boolean;
+}
+
+export interface WalStats {
+  /** Records skipped (or the remainder of a segment abandoned) for failing validation in a sealed segment. */
+  corruptRecordsSkipped: number;
+  /** Bytes cut off the end of the last segment when opening (torn, partial or zero-filled tail). */
+  tornTailBytesTruncated: number;
+  segments: number;
+  /** Sum of the segments' sizes, including records appended but not yet written. */
+  totalBytes: number;
+  /** append() calls since open, including records later voided by a full disk. */
+  appendedRecords: number;
+  /** fdatasync calls since open. */
+  syncs: number;
+  /** writev calls since open. */
+  writes: number;
+}

@@ -1,0 +1,611 @@
+/**
+ * Wal: an append-only log of typed records in segment files, with group commit.
+ *
+ * append() encodes a record's header, gives the record its final position at once and queues it in
+ * the forming batch; no I/O happens yet. Once per event-loop turn (setImmediate) the forming batch is
+ * written with one writev per segment and, when someone waits in commit(), made durable with one
+ * fdatasync; appends arriving meanwhile form the next batch, which starts as soon as the current one is
+ * done. So a lone append+commit costs one write and one sync, and a thousand concurrent ones cost
+ * about the same. The order append -> writev -> fdatasync -> resolve commit is the durability contract
+ * (docs/ordering.md).
+ *
+ * Failures: ENOSPC/EDQUOT voids the failed batch and every record appended after it, cuts the files
+ * back to where the batch began, and marks the Wal blocked by a full disk until a later write
+ * succeeds. Any other write-path failure, above all a failed fdatasync, is fatal: a failed fsync is
+ * never retried (the kernel may already have dropped the dirty pages), every pending and future commit
+ * rejects, and the owner must restart the process, which recovers from what is on disk.
+ *
+ * It does not know what records mean, nor which are live (the owner decides, and compacts with
+ * readSegment/deleteSegment). Payload buffers passed to append() are referenced, not copied, until the
+ * batch holding them is written: do not modify them before commit() settles. Buffers it returns (read,
+ * replay) are the caller's.
+ */
+import * as path from "node:path";
+import { assertWal, describeError, WalError } from "./errors.js";
+import type { FileIo } from "./file-io.js";
+import { PendingBatch } from "./pending-batch.js";
+import {
+  assertRecordType,
+  decodeRecord,
+  encodeRecordHeader,
+  MAX_RECORD_PAYLOAD_BYTES,
+  RECORD_HEADER_BYTES,
+} from "./record-format.js";
+import { type RecoveryResult, recoverSegments } from "./recovery.js";
+import { readAt, SegmentFiles } from "./segment-files.js";
+import { parseSegmentFileName, SEGMENT_HEADER_BYTES } from "./segment-format.js";
+import { scanSegment } from "./segment-scanner.js";
+import { SegmentWriter } from "./segment-writer.js";
+import { resolveWalConfig, type WalConfig } from "./wal-config.js";
+import type {
+  RecordPosition,
+  ReplayedRecord,
+  SegmentInfo,
+  WalLogger,
+  WalOptions,
+  WalState,
+  WalStats,
+} from "./wal-types.js";
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+interface SegmentMeta {
+  sizeBytes: number;
+}
+
+function toWalError(error: unknown): WalError {
+  if (error instanceof WalError) return error;
+  return new WalError("WAL_SYNC_FAILED", `write path failed: ${describeError(error)}`, error);
+}
+
+async function listSegments(config: WalConfig): Promise<number[]> {
+  try {
+    // A directory we created must itself survive a power cut, so its parent is synced too.
+    if (await config.io.mkdir(config.dir)) await config.io.syncDir(path.dirname(config.dir));
+    const names = await config.io.readdir(config.dir);
+    const segments: number[] = [];
+    for (const name of names) {
+      const segment = parseSegmentFileName(name);
+      if (segment !== undefined) segments.push(segment);
+    }
+    return segments.sort((a, b) => a - b);
+  } catch (error) {
+    throw new WalError(
+      "WAL_DIR_UNUSABLE",
+      `cannot use ${config.dir} as a WAL directory: ${describeError(error)}`,
+      error,
+    );
+  }
+}
+
+async function startWriter(
+  config: WalConfig,
+  files: SegmentFiles,
+  recovered: RecoveryResult,
+): Promise<SegmentWriter> {
+  const last = recovered.segments[recovered.segments.length - 1];
+  const segment = last?.segment ?? 1;
+  try {
+    if (last === undefined) return await SegmentWriter.createFirst(config.io, files, segment);
+    return await SegmentWriter.resume(config.io, files, segment, last.sizeBytes);
+  } catch (error) {
+    throw new WalError(
+      "WAL_DIR_UNUSABLE",
+      `cannot write segment file ${files.pathOf(segment)}: ${describeError(error)}`,
+      error,
+    );
+  }
+}
+
+export class Wal {
+  readonly #config: WalConfig;
+  readonly #io: FileIo;
+  readonly #logger: WalLogger;
+  readonly #files: SegmentFiles;
+  readonly #writer: SegmentWriter;
+  readonly #segments = new Map<number, SegmentMeta>();
+  #cursorSegment: number;
+  #cursorOffset: number;
+  #forming: PendingBatch | null = null;
+  #flushing: PendingBatch | null = null;
+  #drainScheduled = false;
+  #draining = false;
+  #drainDone: Promise<void> = RESOLVED;
+  #state: "open" | "closing" | "closed" = "open";
+  #closePromise: Promise<void> | undefined;
+  #failure: WalError | null = null;
+  #blockedByDiskFull = false;
+  #lastSyncStartMs = Number.NEGATIVE_INFINITY;
+  #corruptRecordsSkipped: number;
+  readonly #tornTailBytesTruncated: number;
+  readonly #recoverySyncs: number;
+  #appendedRecords = 0;
+
+  private constructor(
+    config: WalConfig,
+    files: SegmentFiles,
+    writer: SegmentWriter,
+    recovered: RecoveryResult,
+  ) {
+    this.#config = config;
+    this.#io = config.io;
+    this.#logger = config.logger;
+    this.#files = files;
+    this.#writer = writer;
+    for (const { segment, sizeBytes } of recovered.segments) this.#segments.set(segment, { sizeBytes });
+    this.#segments.set(writer.activeSegment, { sizeBytes: writer.writtenEndOffset });
+    this.#cursorSegment = writer.activeSegment;
+    this.#cursorOffset = writer.writtenEndOffset;
+    this.#corruptRecordsSkipped = recovered.corruptRecordsSkipped;
+    this.#tornTailBytesTruncated = recovered.tornTailBytesTruncated;
+    this.#recoverySyncs = recovered.syncs;
+  }
+
+  /**
+   * Opens `options.dir` (creating it if needed) and replays every valid record, in order, through
+   * `onRecord`, one segment at a time. Bad data never makes it throw: a torn tail of the last segment is
+   * cut off and a corrupt record of a sealed segment is skipped, logged and counted. It throws WalError
+   * on I/O errors, WAL_DIR_UNUSABLE for a directory it cannot use, WAL_UNSUPPORTED_FORMAT for segments of
+   * a newer format, and whatever `onRecord` throws.
+   */
+  static async open(options: WalOptions, onRecord: (record: ReplayedRecord) => void): Promise<Wal> {
+    const config = resolveWalConfig(options);
+    const segmentNumbers = await listSegments(config);
+    const files = new SegmentFiles(config.io, config.dir, (segment, error) =>
+      config.logger.error(
+        { segment, error: describeError(error) },
+        "wal: closing an idle segment file failed",
+      ),
+    );
+    try {
+      const recovered = await recoverSegments(
+        { io: config.io, files, logger: config.logger, onRecord },
+        segmentNumbers,
+      );
+      const writer = await startWriter(config, files, recovered);
+      return new Wal(config, files, writer, recovered);
+    } catch (error) {
+      // The open already failed with `error`, which is what the caller needs to see; a descriptor that
+      // also fails to close changes nothing for them.
+      await files.closeAll().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The segment appends currently go to. */
+  get activeSegment(): number {
+    return this.#cursorSegment;
+  }
+
+  /** True when nothing is waiting to be written or synced: commit() would resolve at once. */
+  get idle(): boolean {
+    if (this.#forming !== null || this.#flushing !== null) return false;
+    return this.#config.fsync === "none" || !this.#writer.unsynced;
+  }
+
+  /** True after a write failed for lack of space, until a later write succeeds. */
+  get blockedByDiskFull(): boolean {
+    return this.#blockedByDiskFull;
+  }
+
+  /** True after a fatal write-path failure: nothing more is accepted; restart the process. */
+  get failed(): boolean {
+    return this.#failure !== null;
+  }
+
+  /**
+   * Queues a record and returns its final position; no I/O happens here. `payload` may be several
+   * buffers, written back to back without being concatenated. Throws WAL_INVALID_ARGUMENT for a type
+   * outside 1..255 or a payload over 512 MiB, WAL_CLOSED after close(), WAL_FAILED after a fatal error.
+   */
+  append(type: number, payload: Buffer | readonly Buffer[]): RecordPosition {
+    this.#assertWritable();
+    assertRecordType(type);
+    const payloadBytes = payloadLength(payload);
+    const totalBytes = RECORD_HEADER_BYTES + payloadBytes;
+    // The batch starts where the log ends now, before any rotation: that is where a rollback cuts back to.
+    this.#forming ??= new PendingBatch(this.#cursorSegment, this.#cursorOffset);
+    const batch = this.#forming;
+    // A record never spans segments; one larger than a whole segment gets a segment of its own.
+    if (
+      this.#cursorOffset > SEGMENT_HEADER_BYTES &&
+      this.#cursorOffset + totalBytes > this.#config.segmentSizeBytes
+    ) {
+      this.#rotateCursor();
+    }
+    const header = encodeRecordHeader(type, payload, payloadBytes);
+    const position: RecordPosition = {
+      segment: this.#cursorSegment,
+      offset: this.#cursorOffset,
+      length: totalBytes,
+    };
+    batch.add(position, header, payload);
+    this.#cursorOffset += totalBytes;
+    this.#segments.get(this.#cursorSegment)!.sizeBytes = this.#cursorOffset;
+    this.#appendedRecords += 1;
+    this.#scheduleDrain();
+    return position;
+  }
+
+  /**
+   * Resolves when every record appended before this call is durable under the fsync policy. All
+   * commits made while a batch forms share one promise. Rejects with WAL_NO_SPACE (those records were
+   * not written; their positions are void), WAL_SYNC_FAILED (fatal), WAL_FAILED or WAL_CLOSED.
+   */
+  commit(): Promise<void> {
+    if (this.#failure !== null) return Promise.reject(this.#failedError());
+    if (this.#state === "closed") return Promise.reject(new WalError("WAL_CLOSED", "the WAL is closed"));
+    const forming = this.#forming;
+    if (forming !== null) {
+      forming.syncRequested = true;
+      return forming.promise();
+    }
+    const flushing = this.#flushing;
+    // A batch still writing can take the request; one that finished without syncing cannot.
+    if (flushing !== null && (this.#config.fsync === "none" || flushing.phase !== "written")) {
+      flushing.syncRequested = true;
+      return flushing.promise();
+    }
+    if (this.#config.fsync !== "none" && this.#writer.unsynced) {
+      const syncOnly = new PendingBatch(this.#cursorSegment, this.#cursorOffset);
+      syncOnly.syncRequested = true;
+      this.#forming = syncOnly;
+      this.#scheduleDrain();
+      return syncOnly.promise();
+    }
+    return RESOLVED;
+  }
+
+  /**
+   * The payload of the record at `position` (a new buffer), from memory while its batch is not yet
+   * written, else from its segment file. Verifies the checksum: WAL_CORRUPT_RECORD on mismatch.
+   */
+  async read(position: RecordPosition): Promise<Buffer> {
+    this.#assertReadable();
+    this.#assertPosition(position);
+    const pending = this.#flushing?.findPayload(position) ?? this.#forming?.findPayload(position);
+    if (pending !== undefined) return pending;
+    const lease = await this.#files.acquire(position.segment).catch((error: unknown) => {
+      throw new WalError(
+        "WAL_IO_FAILED",
+        `opening segment ${position.segment}: ${describeError(error)}`,
+        error,
+      );
+    });
+    let record: Buffer;
+    try {
+      record = await readAt(this.#io, lease.fd, position.offset, position.length);
+    } catch (error) {
+      throw new WalError(
+        "WAL_IO_FAILED",
+        `reading segment ${position.segment}: ${describeError(error)}`,
+        error,
+      );
+    } finally {
+      lease.release();
+    }
+    const decoded = decodeRecord(record, 0, record.length);
+    if (decoded.kind !== "record" || decoded.totalBytes !== position.length) {
+      const reason = decoded.kind === "record" ? `length ${decoded.totalBytes}` : decoded.kind;
+      throw new WalError(
+        "WAL_CORRUPT_RECORD",
+        `record at segment ${position.segment} offset ${position.offset} is unreadable: ${reason}`,
+      );
+    }
+    return record.subarray(RECORD_HEADER_BYTES);
+  }
+
+  /** The segments in ascending order; every one but the active one is sealed. */
+  segments(): readonly SegmentInfo[] {
+    const infos: SegmentInfo[] = [];
+    for (const [segment, meta] of this.#segments) {
+      infos.push({ segment, sizeBytes: meta.sizeBytes, sealed: segment !== this.#cursorSegment });
+    }
+    return infos;
+  }
+
+  /**
+   * Replays the records of a sealed segment (for compaction), with the same rules as recovery: a
+   * corrupt record is skipped, logged and counted. Waits for that segment's pending writes first.
+   */
+  async readSegment(segment: number, onRecord: (record: ReplayedRecord) => void): Promise<void> {
+    await this.#settleSealedSegment(segment);
+    const lease = await this.#files.acquire(segment).catch((error: unknown) => {
+      throw new WalError("WAL_IO_FAILED", `opening segment ${segment}: ${describeError(error)}`, error);
+    });
+    try {
+      const fileSizeBytes = await this.#io.fileSize(lease.fd);
+      const scan = await scanSegment({
+        io: this.#io,
+        fd: lease.fd,
+        segment,
+        fileSizeBytes,
+        mode: "sealed",
+        logger: this.#logger,
+        onRecord,
+      });
+      this.#corruptRecordsSkipped += scan.corruptRecords;
+    } catch (error) {
+      if (error instanceof WalError) throw error;
+      throw new WalError("WAL_IO_FAILED", `reading segment ${segment}: ${describeError(error)}`, error);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * Deletes a sealed segment file, durably. Call it only after committing whatever replaces the
+   * segment's live records. Throws WAL_SEGMENT_ACTIVE for the active segment.
+   */
+  async deleteSegment(segment: number): Promise<void> {
+    await this.#settleSealedSegment(segment);
+    const meta = this.#segments.get(segment)!;
+    // Forgotten first, so that reads of it fail fast while the file goes away.
+    this.#segments.delete(segment);
+    try {
+      await this.#files.close(segment);
+      await this.#io.unlink(this.#files.pathOf(segment));
+      await this.#io.syncDir(this.#config.dir);
+    } catch (error) {
+      this.#segments.set(segment, meta);
+      throw new WalError("WAL_IO_FAILED", `deleting segment ${segment}: ${describeError(error)}`, error);
+    }
+  }
+
+  stats(): WalStats {
+    let totalBytes = 0;
+    for (const meta of this.#segments.values()) totalBytes += meta.sizeBytes;
+    return {
+      corruptRecordsSkipped: this.#corruptRecordsSkipped,
+      tornTailBytesTruncated: this.#tornTailBytesTruncated,
+      segments: this.#segments.size,
+      totalBytes,
+      appendedRecords: this.#appendedRecords,
+      syncs: this.#recoverySyncs + this.#writer.syncCount,
+      writes: this.#writer.writeCount,
+    };
+  }
+
+  /**
+   * Writes and syncs everything pending (whatever the fsync policy), then closes the files. Idempotent.
+   * Rejects if the pending records could not be made durable. After a fatal error it only closes.
+   */
+  close(): Promise<void> {
+    this.#closePromise ??= this.#closeOnce();
+    return this.#closePromise;
+  }
+
+  async #closeOnce(): Promise<void> {
+    this.#state = "closing";
+    let flushError: unknown;
+    try {
+      if (this.#failure === null) await this.commit();
+      await this.#drainDone;
+      // Under fsync "none" commit() only wrote: close still promises durability.
+      if (this.#failure === null && this.#writer.unsynced) await this.#writer.sync();
+    } catch (error) {
+      flushError = error;
+    }
+    await this.#drainDone;
+    this.#state = "closed";
+    this.#writer.releaseActive();
+    await this.#files.closeAll();
+    if (flushError !== undefined) throw flushError;
+  }
+
+  #rotateCursor(): void {
+    this.#cursorSegment += 1;
+    this.#cursorOffset = SEGMENT_HEADER_BYTES;
+    this.#segments.set(this.#cursorSegment, { sizeBytes: SEGMENT_HEADER_BYTES });
+  }
+
+  #scheduleDrain(): void {
+    if (this.#drainScheduled || this.#draining) return;
+    this.#drainScheduled = true;
+    setImmediate(this.#startDrain);
+  }
+
+  readonly #startDrain = (): void => {
+    this.#drainScheduled = false;
+    this.#drainDone = this.#drain();
+  };
+
+  /** Writes batch after batch until none is forming. Never rejects: failures settle the batches. */
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#forming !== null && this.#failure === null) {
+        // Under "batch", a batch that must sync waits for its slot first, gathering more records.
+        if (this.#forming.syncRequested) await this.#waitForSyncSlot();
+        const batch = this.#forming;
+        if (batch === null) break;
+        this.#forming = null;
+        this.#flushing = batch;
+        const error = await this.#flushBatch(batch);
+        this.#flushing = null;
+        if (error === undefined) batch.settle();
+        else if (error.code === "WAL_NO_SPACE") await this.#rollBackAfterNoSpace(batch, error);
+        else this.#fail(error, batch);
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Writes one batch and syncs if asked to; resolves with the failure instead of throwing it. */
+  async #flushBatch(batch: PendingBatch): Promise<WalError | undefined> {
+    try {
+      batch.phase = "writing";
+      assertWal(
+        batch.startSegment === this.#writer.activeSegment &&
+          batch.startOffset === this.#writer.writtenEndOffset,
+        `batch starts at ${batch.startSegment}:${batch.startOffset}, the log ends at ${this.#writer.activeSegment}:${this.#writer.writtenEndOffset}`,
+      );
+      for (const chunk of batch.chunks) {
+        await this.#writer.write(
+          chunk.segment,
+          chunk.startOffset,
+          chunk.buffers,
+          chunk.endOffset - chunk.startOffset,
+        );
+      }
+      if (batch.chunks.length > 0 && this.#blockedByDiskFull) this.#setBlockedByDiskFull(false, undefined);
+      if (this.#config.fsync !== "none" && (batch.syncRequested || this.#state !== "open")) {
+        batch.phase = "syncing";
+        await this.#waitForSyncSlot();
+        this.#lastSyncStartMs = performance.now();
+        await this.#writer.sync();
+      }
+      batch.phase = "written";
+      return undefined;
+    } catch (error) {
+      return toWalError(error);
+    }
+  }
+
+  async #waitForSyncSlot(): Promise<void> {
+    if (this.#config.fsync !== "batch") return;
+    const waitMs = this.#lastSyncStartMs + this.#config.fsyncIntervalMs - performance.now();
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
+
+  /**
+   * The failed batch and everything appended after it are void: their positions are handed out again.
+   * The cursor moves back at once, so appends made during the rollback already get the right positions.
+   */
+  async #rollBackAfterNoSpace(batch: PendingBatch, error: WalError): Promise<void> {
+    const voided = this.#forming;
+    this.#forming = null;
+    for (const segment of [...this.#segments.keys()]) {
+      if (segment > batch.startSegment) this.#segments.delete(segment);
+    }
+    this.#cursorSegment = batch.startSegment;
+    this.#cursorOffset = batch.startOffset;
+    this.#segments.get(batch.startSegment)!.sizeBytes = batch.startOffset;
+    this.#logger.warn(
+      {
+        segment: batch.startSegment,
+        offset: batch.startOffset,
+        voidedRecords: batch.recordCount + (voided?.recordCount ?? 0),
+        error: error.message,
+      },
+      "wal: disk full; the batch was not written and its records are void",
+    );
+    this.#setBlockedByDiskFull(true, error);
+    try {
+      await this.#writer.rollback(batch.startSegment, batch.startOffset);
+    } catch (rollbackError) {
+      this.#fail(toWalError(rollbackError), batch, voided);
+      return;
+    }
+    batch.settle(error);
+    voided?.settle(error);
+  }
+
+  #fail(error: WalError, ...batches: (PendingBatch | null)[]): void {
+    if (this.#failure === null) {
+      this.#failure = error;
+      this.#logger.error(
+        { code: error.code, error: error.message },
+        "wal: fatal write-path failure; nothing more is accepted, restart the process to recover from disk",
+      );
+      this.#notifyState();
+    }
+    const forming = this.#forming;
+    this.#forming = null;
+    for (const batch of [...batches, forming]) batch?.settle(error);
+  }
+
+  #setBlockedByDiskFull(blocked: boolean, error: WalError | undefined): void {
+    if (this.#blockedByDiskFull === blocked) return;
+    this.#blockedByDiskFull = blocked;
+    this.#notifyState(error);
+  }
+
+  #notifyState(error?: WalError): void {
+    const listener = this.#config.onStateChange;
+    if (listener === undefined) return;
+    const reason = this.#failure ?? error;
+    const state: WalState = { blockedByDiskFull: this.#blockedByDiskFull, failed: this.#failure !== null };
+    if (reason !== undefined) state.error = reason;
+    try {
+      listener(state);
+    } catch (listenerError) {
+      this.#logger.error({ error: describeError(listenerError) }, "wal: onStateChange listener threw");
+    }
+  }
+
+  #failedError(): WalError {
+    return new WalError(
+      "WAL_FAILED",
+      `the WAL failed earlier and accepts nothing more: ${this.#failure?.message}`,
+      this.#failure,
+    );
+  }
+
+  #assertWritable(): void {
+    if (this.#failure !== null) throw this.#failedError();
+    if (this.#state !== "open") throw new WalError("WAL_CLOSED", "the WAL is closed");
+  }
+
+  #assertReadable(): void {
+    if (this.#failure !== null) throw this.#failedError();
+    if (this.#state === "closed") throw new WalError("WAL_CLOSED", "the WAL is closed");
+  }
+
+  #assertPosition(position: RecordPosition): void {
+    const { segment, offset, length } = position;
+    const meta = Number.isSafeInteger(segment) ? this.#segments.get(segment) : undefined;
+    const valid =
+      meta !== undefined &&
+      Number.isSafeInteger(offset) &&
+      Number.isSafeInteger(length) &&
+      offset >= SEGMENT_HEADER_BYTES &&
+      length >= RECORD_HEADER_BYTES &&
+      length <= RECORD_HEADER_BYTES + MAX_RECORD_PAYLOAD_BYTES &&
+      offset + length <= meta.sizeBytes;
+    if (!valid) {
+      throw new WalError(
+        "WAL_INVALID_ARGUMENT",
+        `no record at segment ${segment} offset ${offset} length ${length}`,
+      );
+    }
+  }
+
+  /** Checks that `segment` is sealed and exists, after waiting for any of its records still pending. */
+  async #settleSealedSegment(segment: number): Promise<void> {
+    this.#assertReadable();
+    const check = (): void => {
+      if (segment === this.#cursorSegment) {
+        throw new WalError("WAL_SEGMENT_ACTIVE", `segment ${segment} is the active segment`);
+      }
+      if (!this.#segments.has(segment)) throw new WalError("WAL_INVALID_ARGUMENT", `no segment ${segment}`);
+    };
+    check();
+    if (segment >= this.#writer.activeSegment) {
+      await this.commit();
+      check();
+    }
+  }
+}
+
+function payloadLength(payload: Buffer | readonly Buffer[]): number {
+  let payloadBytes = 0;
+  if (Buffer.isBuffer(payload)) {
+    payloadBytes = payload.length;
+  } else if (Array.isArray(payload)) {
+    for (const part of payload as readonly unknown[]) {
+      if (!Buffer.isBuffer(part)) throw new WalError("WAL_INVALID_ARGUMENT", "payload parts must be Buffers");
+      payloadBytes += part.length;
+    }
+  } else {
+    throw new WalError("WAL_INVALID_ARGUMENT", "payload must be a Buffer or an array of Buffers");
+  }
+  if (payloadBytes > MAX_RECORD_PAYLOAD_BYTES) {
+    throw new WalError(
+      "WAL_INVALID_ARGUMENT",
+      `payload of ${payloadBytes} bytes exceeds the limit of ${MAX_RECORD_PAYLOAD_BYTES}`,
+    );
+  }
+  return payloadBytes;
+}
