@@ -23,6 +23,8 @@ function buildProgram(): Command {
     .option("--heartbeat-seconds <s>", "heartbeat proposed to clients; 0 disables (default 60)")
     .option("--max-message-size-bytes <bytes>", "largest message body accepted (default 134217728)")
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)")
+    .option("--memory-high-watermark <fraction>", "block publishers above this fraction of RAM (default 0.4)")
+    .option("--disk-free-limit-bytes <bytes>", "block publishers below this much free disk (default 50000000)")
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 }

@@ -18,6 +18,10 @@ export interface BrokerConfig {
   heartbeatSeconds: number;
   maxMessageSizeBytes: number;
   logLevel: string;
+  /** Fraction of RAM above which publishers are blocked (RabbitMQ's vm_memory_high_watermark). */
+  memoryHighWatermark: number;
+  /** Free disk space under the data dir below which publishers are blocked. */
+  diskFreeLimitBytes: number;
 }
 
 /** Raw string values as they came from flags or the environment. */
@@ -66,6 +70,18 @@ const SETTINGS: { [K in keyof BrokerConfig]: Setting<K> } = {
     parse: (raw, name) => integer(raw, name, 1, 512 * 1024 * 1024),
   },
   logLevel: { flag: "--log-level", env: "LEVERET_LOG_LEVEL", fallback: "info", parse: logLevel },
+  memoryHighWatermark: {
+    flag: "--memory-high-watermark",
+    env: "LEVERET_MEMORY_HIGH_WATERMARK",
+    fallback: 0.4,
+    parse: fraction,
+  },
+  diskFreeLimitBytes: {
+    flag: "--disk-free-limit-bytes",
+    env: "LEVERET_DISK_FREE_LIMIT_BYTES",
+    fallback: 50_000_000,
+    parse: (raw, name) => integer(raw, name, 0, Number.MAX_SAFE_INTEGER),
+  },
 };
 
 export function settingNames(key: keyof BrokerConfig): { flag: string; env: string } {
@@ -95,6 +111,14 @@ function integer(raw: string, name: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got '${raw}'`);
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function fraction(raw: string, name: string): number {
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value) || value <= 0 || value > 1) {
+    throw new ConfigError(`${name} must be a fraction of RAM greater than 0 and at most 1, got '${raw}'`);
+  }
   return value;
 }
 

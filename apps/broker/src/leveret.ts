@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import type { BrokerConfig } from "./config.js";
 import { ConfigError } from "./config-error.js";
 import { prepareDataDir } from "./data-dir.js";
+import { ResourceMonitor, systemProbe } from "./resource-monitor.js";
 
 export interface RunningLeveret {
   readonly host: string;
@@ -53,11 +54,26 @@ export async function startLeveret(config: BrokerConfig, logger: Logger): Promis
   const broker = await Broker.open({ store, propertiesCodec: basicPropertiesCodec });
   logger.info({ ...broker.recovered, dataDir: lock.path }, "recovered");
   server.attach(broker);
+  const monitor = new ResourceMonitor(
+    {
+      memoryHighWatermarkBytes: ResourceMonitor.memoryLimitFromFraction(config.memoryHighWatermark),
+      diskFreeLimitBytes: config.diskFreeLimitBytes,
+    },
+    systemProbe(lock.path),
+    (reason) => {
+      if (reason) logger.warn({ reason }, "resource alarm: publishers blocked");
+      else logger.info("resource alarm cleared: publishers unblocked");
+      server.setAlarm(reason);
+    },
+  );
+  store.onDiskFull((full) => monitor.setStoreDiskFull(full));
+  await monitor.start();
   return {
     host: address.host,
     port: address.port,
     broker,
     async close() {
+      monitor.stop();
       await server.close("shutdown");
       await broker.close();
       await lock.release();

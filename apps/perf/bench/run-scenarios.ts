@@ -13,6 +13,7 @@
  * message, never because something was slow. Runs compiled, from dist/bench/.
  */
 import { spawn } from "node:child_process";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { type PerfSummary, redactUrl } from "@leveret/perf";
 import { makeTempDir, removeTempDir, startBroker } from "@leveret/testkit";
@@ -145,6 +146,7 @@ async function rabbitVersion(url: string): Promise<string> {
 
 async function main(): Promise<number> {
   const seconds = durationS();
+  const loadAtStart = loadavg()[0]!;
   const leveretDisks: DiskInfo[] = [];
   const chosen = targets(leveretDisks);
   const results = new Map<string, Outcome>();
@@ -159,6 +161,8 @@ async function main(): Promise<number> {
     "",
     `- machine: ${describeMachine(machineInfo())}`,
     `- Leveret: fsync always, data dir on ${describeDisk(leveretDisks[0])}`,
+    // leveret-perf, the broker and anything else on the machine share the CPUs; a busy machine shows here.
+    `- load average (1 min): ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`,
   ];
   const rabbitUrl = process.env.RABBITMQ_URL;
   if (rabbitUrl) lines.push(`- RabbitMQ: ${redactUrl(rabbitUrl)}, version ${await rabbitVersion(rabbitUrl)}`);

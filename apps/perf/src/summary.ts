@@ -202,7 +202,13 @@ function formatLatency(latency: LatencySummary | null): string {
 function formatLoss(summary: PerfSummary): string {
   const { loss } = summary;
   if (!loss.checked) {
-    const why = summary.settings.confirmWindow === 0 ? "no confirms" : "no consumer on the routed queues";
+    const { producers, confirmWindow } = summary.settings;
+    const why =
+      producers === 0
+        ? "consume only"
+        : confirmWindow === 0
+          ? "no confirms"
+          : "no consumer on the routed queues";
     return `not checked (${why}); ${integer.format(loss.notReceived)} sent but not received`;
   }
   if (loss.lost === 0) return "every confirmed message was received";

@@ -22,7 +22,12 @@ const SOCKET_READ_BYTES = 65_536; // what a busy Node socket typically hands ove
 const BODY_BYTES = 1024;
 
 const body = Buffer.alloc(BODY_BYTES, 0x61);
-const publishArgs = { exchange: "amq.direct", routingKey: "orders.created", mandatory: false, immediate: false };
+const publishArgs = {
+  exchange: "amq.direct",
+  routingKey: "orders.created",
+  mandatory: false,
+  immediate: false,
+};
 const deliverArgs = {
   consumerTag: "amq.ctag-4f9a2c",
   deliveryTag: 1,
@@ -101,7 +106,9 @@ console.log(
   `node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? "unknown"}), ` +
     `${Math.round(totalmem() / 2 ** 30)} GiB RAM, load average ${loadavg()[0].toFixed(1)}, ${secondsPerCase}s per case`,
 );
-console.log(`message: ${BODY_BYTES}-byte body, properties ${JSON.stringify(properties)}, frame-max ${FRAME_MAX_BYTES}`);
+console.log(
+  `message: ${BODY_BYTES}-byte body, properties ${JSON.stringify(properties)}, frame-max ${FRAME_MAX_BYTES}`,
+);
 console.log("");
 
 const encodePublish = measure(() => encodeMessage(1, "basic.publish", publishArgs), 1);

@@ -4,6 +4,8 @@
  * exactly one place per scope (Channel.handleFrame / ServerConnection.handleFrame), which sends
  * channel.close or connection.close.
  */
+import { isHardError, replyText } from "./codec/index.js";
+
 export type ErrorScope = "channel" | "connection";
 
 export class AmqpError extends Error {
@@ -17,15 +19,13 @@ export class AmqpError extends Error {
   ) {
     super(message);
     this.name = "AmqpError";
-    this.code = `AMQP_${replyCode}`;
+    this.code = `AMQP_${replyText(replyCode)}`;
   }
 }
 
-/** Reply codes that the spec defines as hard (connection) errors; all others close only the channel. */
-const CONNECTION_ERRORS = new Set([320, 402, 501, 502, 503, 504, 505, 506, 530, 540, 541]);
-
+/** The spec's hard errors close the connection; all others close only the channel. */
 export function scopeOf(replyCode: number): ErrorScope {
-  return CONNECTION_ERRORS.has(replyCode) ? "connection" : "channel";
+  return isHardError(replyCode) ? "connection" : "channel";
 }
 
 export function protocolError(replyCode: number, message: string, classId = 0, methodId = 0): AmqpError {

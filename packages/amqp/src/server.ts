@@ -6,6 +6,7 @@
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Broker } from "@leveret/core";
+import { ReplyToRegistry } from "./channel/reply-to-registry.js";
 import { type Authenticator, StaticAuthenticator } from "./connection/authenticator.js";
 import { type ConnectionLimits, type ConnectionLogger, ServerConnection } from "./connection/server-connection.js";
 
@@ -34,6 +35,8 @@ export class AmqpServer {
   private readonly limits: ConnectionLimits;
   private readonly authenticator: Authenticator;
   private broker: Broker | undefined;
+  private readonly replyTo = new ReplyToRegistry();
+  private alarm: string | undefined;
   /** Sockets accepted before the broker was attached; paused, so none of their bytes are lost. */
   private waiting: Socket[] = [];
 
@@ -58,6 +61,12 @@ export class AmqpServer {
     const waiting = this.waiting;
     this.waiting = [];
     for (const socket of waiting) if (!socket.destroyed) this.accept(socket);
+  }
+
+  /** Starts (reason) or clears (undefined) a resource alarm on every connection, now and future. */
+  setAlarm(reason: string | undefined): void {
+    this.alarm = reason;
+    for (const connection of this.connections) connection.setAlarm(reason);
   }
 
   get connectionCount(): number {
@@ -97,7 +106,9 @@ export class AmqpServer {
       this.options.version ?? "0.0.0",
       this.options.logger ?? SILENT_LOGGER,
       (closed) => this.connections.delete(closed),
+      this.replyTo,
     );
     this.connections.add(connection);
+    if (this.alarm !== undefined) connection.setAlarm(this.alarm);
   }
 }

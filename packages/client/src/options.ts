@@ -19,7 +19,11 @@ export interface ReconnectOptions extends BackoffOptions {
 }
 
 export interface PublisherOptions {
-  /** Unconfirmed messages on the wire at once (the confirm window). Default 256. */
+  /**
+   * Unconfirmed messages on the wire at once (the confirm window). Default 256: measured on 2 CPUs
+   * with 100-byte persistent messages, windows of 1 / 32 / 256 confirmed about 1.5k / 10k / 18k msg/s
+   * on RabbitMQ 3.10 (bench/confirm-window.mjs).
+   */
   maxInFlight?: number;
   /** Messages held while disconnected or while the window is full; beyond it publish rejects. Default 10 000. */
   maxBufferedMessages?: number;

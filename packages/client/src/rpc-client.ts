@@ -17,6 +17,7 @@ import type { Attachable } from "./connection-manager.js";
 import {
   ClientClosedError,
   ConnectionLostError,
+  ConsumeFailedError,
   InvalidArgumentError,
   PublishReturnedError,
   RpcTimeoutError,
@@ -50,6 +51,8 @@ export class RpcClient implements Attachable {
   private readonly calls = new Map<string, PendingCall>();
   private readonly failedChannels = new WeakSet<Channel>();
   private closed = false;
+  /** Why this connection cannot carry RPC (no direct reply-to), until the next connection. */
+  private unavailable: Error | null = null;
 
   constructor(private readonly codecs: CodecRegistry) {}
 
@@ -60,6 +63,7 @@ export class RpcClient implements Attachable {
     options: RpcOptions = {},
   ): Promise<Message<T>> {
     if (this.closed) return Promise.reject(new ClientClosedError("the RPC client is closed"));
+    if (this.unavailable !== null) return Promise.reject(this.unavailable);
     const { codec, contentType, timeoutMs = 30_000, ...properties } = options;
     if (!(timeoutMs > 0)) return Promise.reject(new InvalidArgumentError("rpc timeoutMs must be > 0"));
     let encoded: { content: Buffer; contentType: string };
@@ -95,7 +99,16 @@ export class RpcClient implements Attachable {
     channel.on("error", () => this.failedChannels.add(channel));
     channel.on("close", () => this.onChannelClosed(channel));
     channel.on("return", (message: AmqpMessage) => this.onReturn(message));
-    await channel.consume(DIRECT_REPLY_TO, (message) => this.onReply(message), { noAck: true });
+    try {
+      await channel.consume(DIRECT_REPLY_TO, (message) => this.onReply(message), { noAck: true });
+    } catch (error) {
+      // A broker without direct reply-to: fail the calls now instead of letting each time out.
+      if (this.model !== model) return;
+      this.unavailable = new ConsumeFailedError(DIRECT_REPLY_TO, error);
+      for (const [id, call] of this.calls) if (call.sentOn === null) this.fail(id, this.unavailable);
+      throw this.unavailable;
+    }
+    this.unavailable = null;
     if (this.model !== model || this.closed) {
       await channel.close().catch(() => undefined);
       return;
@@ -107,6 +120,8 @@ export class RpcClient implements Attachable {
   detach(): void {
     this.model = null;
     this.channel = null;
+    // The next connection may reach a broker (or a fail-over URL) that has direct reply-to.
+    this.unavailable = null;
   }
 
   abandon(error: Error): void {

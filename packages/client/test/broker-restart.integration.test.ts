@@ -49,7 +49,8 @@ describe("broker crash and restart", () => {
       );
       if (i === 300) await until(() => confirmed.length > 200, "confirms before the crash");
       if (i === 400) {
-        // Messages 301..400 are unconfirmed right now; kill the broker under them.
+        // Messages published since the wait above are unconfirmed right now; kill the broker under them.
+        expect(client.publisher.stats.inFlight + client.publisher.stats.buffered).toBeGreaterThan(0);
         await broker.kill();
         broker = await broker.restart();
       }

@@ -205,6 +205,32 @@ describe("consumers", () => {
     expect(await depth(queue)).toBe(4);
   });
 
+  it("subscribes again after the broker cancels it (queue deleted, then re-created)", async () => {
+    const resilient = await connect({ urls: broker.url, reconnect: { initialDelayMs: 5, maxDelayMs: 40 } });
+    const errors: string[] = [];
+    resilient.on("error", (error) => errors.push((error as { code?: string }).code ?? error.name));
+    const queue = cleanup.queue(uniqueName("cancelled"));
+    await resilient.declare({ queues: [{ name: queue, durable: false }] });
+    const received: string[] = [];
+    await resilient.consume<string>(queue, (message) => {
+      received.push(message.body);
+    });
+    const admin = await amqplib.connect(broker.url);
+    const channel = await admin.createChannel();
+    await channel.deleteQueue(queue);
+    await until(() => errors.includes("CLIENT_CONSUMER_CANCELLED"), "the cancel notification");
+    await until(() => errors.includes("CLIENT_CONSUME_FAILED"), "a failed re-subscription (no queue yet)");
+    await channel.assertQueue(queue, { durable: false });
+    await admin.close();
+    // Publish until the re-subscribed consumer takes one: it comes back on its own.
+    for (let i = 0; received.length === 0 && i < 2000; i++) {
+      await resilient.publish("", queue, "back");
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(received[0]).toBe("back");
+    await resilient.close();
+  });
+
   it("consume() on a missing queue rejects with ConsumeFailedError (404)", async () => {
     const failure = client.consume(uniqueName("missing"), () => undefined);
     await expect(failure).rejects.toBeInstanceOf(ConsumeFailedError);

@@ -228,12 +228,19 @@ export class VHost {
     properties: Message["properties"],
     rawProperties: Buffer,
     body: Buffer,
+    /** Sender-selected distribution: CC/BCC routing keys, routed like the message's own key. */
+    extraRoutingKeys?: readonly string[],
   ): PublishResult {
     const exchange = this.exchange(exchangeName);
     if (exchange.internal) {
       throw accessRefused(`cannot publish to internal exchange '${exchangeName}' in vhost '${this.name}'`);
     }
-    const targets = this.route(exchange, routingKey, properties.headers);
+    let targets = this.route(exchange, routingKey, properties.headers);
+    if (extraRoutingKeys && extraRoutingKeys.length > 0) {
+      const all = new Set(targets);
+      for (const key of extraRoutingKeys) for (const queue of this.route(exchange, key, properties.headers)) all.add(queue);
+      targets = [...all];
+    }
     if (targets.length === 0) return { queues: 0, stored: false };
     const message: Message = {
       id: this.nextMessageId(),

@@ -4,8 +4,8 @@
  *
  * It is deliberately small: positional writes and reads on numeric descriptors, data syncs, and the
  * few directory operations that make a segment's creation or deletion durable. Every call returns a
- * promise: the hot path is one writev and one fdatasync per group commit, and a promise per batch costs
- * nothing next to a disk sync (measured in bench/).
+ * promise: the hot path is one writev (through an O_DSYNC descriptor) or one writev and one fdatasync
+ * per group commit, and a promise per batch costs nothing next to a disk sync (measured in bench/).
  *
  * Buffer ownership: `writev` may keep no reference to the buffers after its promise settles; `read`
  * fills the caller's buffer.
@@ -15,7 +15,14 @@ export type OpenMode =
   /** Create a new file for reading and writing; fail with EEXIST if it exists. */
   | "create"
   /** Open an existing file for reading and writing; fail with ENOENT if it does not exist. */
-  | "read-write";
+  | "read-write"
+  /**
+   * Like "read-write", with O_DSYNC: a write returns only once its bytes (and the file size) are
+   * durable, as if followed by fdatasync, which saves the sync's own thread-pool round trip. Only the
+   * written range is covered, not earlier unsynced writes. An implementation without O_DSYNC rejects,
+   * and the WAL falls back to fdatasync.
+   */
+  | "read-write-dsync";
 
 export interface FileIo {
   open(path: string, mode: OpenMode): Promise<number>;

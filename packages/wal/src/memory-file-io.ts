@@ -2,7 +2,7 @@
  * FileIo in memory, for tests that need crashes and faults a real disk will not produce on demand.
  *
  * Each file keeps two states: the volatile content every read sees, and the durable content as of its
- * last fdatasync. Directory entries work the same way: a created or deleted file only survives a
+ * last fdatasync (a write through an O_DSYNC descriptor makes just its own range durable at once). Directory entries work the same way: a created or deleted file only survives a
  * crash once its directory has been synced. `crash()` throws away everything that is not durable
  * (optionally keeping part of the last unsynced writes, torn, with garbage or zeros after them), closes
  * every descriptor, and leaves the store ready for a new `Wal.open`. Faults can be injected into the
@@ -29,7 +29,9 @@ export interface MemoryFileIoCounters {
   /** Every call that changes state and so is a crash point: create, writev, fdatasync, ftruncate, unlink, syncDir. */
   mutations: number;
   creates: number;
+  /** Every writev, including those through O_DSYNC descriptors (also counted in dsyncWrites). */
   writes: number;
+  dsyncWrites: number;
   syncs: number;
   truncates: number;
   unlinks: number;
@@ -86,6 +88,7 @@ export class MemoryFileIo implements FileIo {
     mutations: 0,
     creates: 0,
     writes: 0,
+    dsyncWrites: 0,
     syncs: 0,
     truncates: 0,
     unlinks: 0,
@@ -97,7 +100,7 @@ export class MemoryFileIo implements FileIo {
   readonly #dirs = new Set<string>(["/"]);
   #names = new Map<string, MemoryInode>();
   readonly #durableNames = new Map<string, MemoryInode>();
-  readonly #fds = new Map<number, MemoryInode>();
+  readonly #fds = new Map<number, { inode: MemoryInode; dsync: boolean }>();
   #nextFd = 3;
   #lastWritten: MemoryInode | null = null;
   readonly #faults = new Map<MemoryFaultOperation, string>();
@@ -192,24 +195,35 @@ export class MemoryFileIo implements FileIo {
         unsynced: [],
       };
       this.#names.set(resolved, inode);
-      return this.#allocateFd(inode);
+      return this.#allocateFd(inode, false);
     }
     const inode = this.#names.get(resolved);
     if (inode === undefined) throw errnoError("ENOENT", `open '${resolved}'`);
-    return this.#allocateFd(inode);
+    return this.#allocateFd(inode, mode === "read-write-dsync");
   }
 
   async writev(fd: number, buffers: readonly Buffer[], position: number): Promise<number> {
     await this.#waitIfHeld("write");
-    this.#mutation("writes", "write");
-    const inode = this.#inode(fd);
     const data = Buffer.concat(buffers);
+    const open = this.#fds.get(fd);
+    // A crash during this call may leave part of its data behind (when tearing).
+    const interrupted = open === undefined ? undefined : { inode: open.inode, position, data };
+    this.#mutation("writes", "write", interrupted);
+    const { inode, dsync } = this.#open(fd);
     const writable = Math.min(data.length, this.#writableBytesAt(inode, position));
     if (writable <= 0 && data.length > 0) throw errnoError("ENOSPC", "no space left on device (simulated)");
     const written = data.subarray(0, writable);
     writeInto(inode, position, written);
-    inode.unsynced.push({ kind: "write", position, data: Buffer.from(written) });
-    this.#lastWritten = inode;
+    if (dsync) {
+      // O_DSYNC: this range and the new size are durable now; earlier unsynced writes are not.
+      this.counters.dsyncWrites += 1;
+      const durable: MemoryInode = { ...inode, content: inode.durable, sizeBytes: inode.durable.length };
+      writeInto(durable, position, written);
+      inode.durable = Buffer.from(durable.content.subarray(0, durable.sizeBytes));
+    } else {
+      inode.unsynced.push({ kind: "write", position, data: Buffer.from(written) });
+      this.#lastWritten = inode;
+    }
     return writable;
   }
 
@@ -293,12 +307,17 @@ export class MemoryFileIo implements FileIo {
   }
 
   #mutation(
-    counter: Exclude<keyof MemoryFileIoCounters, "mutations">,
+    counter: Exclude<keyof MemoryFileIoCounters, "mutations" | "dsyncWrites">,
     fault: MemoryFaultOperation | undefined,
+    interrupted?: { inode: MemoryInode; position: number; data: Buffer },
   ): void {
     this.counters.mutations += 1;
     this.counters[counter] += 1;
     if (this.#armedCrash !== null && this.counters.mutations >= this.#armedCrash.atMutation) {
+      if (interrupted !== undefined) {
+        interrupted.inode.unsynced.push({ kind: "write", position: interrupted.position, data: interrupted.data });
+        this.#lastWritten = interrupted.inode;
+      }
       this.crash(this.#armedCrash.options);
       throw errnoError("ECRASHED", "simulated crash");
     }
@@ -349,16 +368,20 @@ export class MemoryFileIo implements FileIo {
     throw errnoError(this.#names.has(parent) ? "ENOTDIR" : "ENOENT", `open '${resolved}'`);
   }
 
-  #allocateFd(inode: MemoryInode): number {
+  #allocateFd(inode: MemoryInode, dsync: boolean): number {
     const fd = this.#nextFd;
     this.#nextFd += 1;
-    this.#fds.set(fd, inode);
+    this.#fds.set(fd, { inode, dsync });
     return fd;
   }
 
+  #open(fd: number): { inode: MemoryInode; dsync: boolean } {
+    const open = this.#fds.get(fd);
+    if (open === undefined) throw errnoError("EBADF", `bad file descriptor ${fd}`);
+    return open;
+  }
+
   #inode(fd: number): MemoryInode {
-    const inode = this.#fds.get(fd);
-    if (inode === undefined) throw errnoError("EBADF", `bad file descriptor ${fd}`);
-    return inode;
+    return this.#open(fd).inode;
   }
 }

@@ -37,7 +37,7 @@ function writeFailure(action: string, error: unknown): WalError {
 }
 
 export class SegmentWriter {
-  /** fdatasync calls made (records and segment lifecycle), for stats. */
+  /** Durability points (fdatasync calls and O_DSYNC writes), for stats. */
   syncCount = 0;
   /** writev calls made, for stats. */
   writeCount = 0;
@@ -49,6 +49,9 @@ export class SegmentWriter {
   #unsynced = false;
   /** Highest segment number this writer created a file for: rollback removes files above its target. */
   #highestCreated: number;
+  /** A second descriptor of the active segment, opened with O_DSYNC, for writes that must be durable. */
+  #dsync: { segment: number; fd: number } | null = null;
+  #dsyncUnavailable = false;
 
   private constructor(
     io: FileIo,
@@ -98,21 +101,35 @@ export class SegmentWriter {
 
   /**
    * Writes `buffers` (`byteLength` bytes) at `offset` of `segment`, which must be the end of the active
-   * segment or the start of the next one (which is then created).
+   * segment or the start of the next one (which is then created). With `durable`, the bytes are durable
+   * when it resolves: written through the O_DSYNC descriptor if everything before them is already
+   * synced (one system call instead of two), else written and then synced.
    */
   async write(
     segment: number,
     offset: number,
     buffers: readonly Buffer[],
     byteLength: number,
+    durable: boolean,
   ): Promise<void> {
     if (segment !== this.#activeSegment) await this.#rotateTo(segment);
     assertWal(
       offset === this.#writtenEndOffset,
       `write at segment ${segment} offset ${offset}, but the file ends at ${this.#writtenEndOffset}`,
     );
-    await this.#writeFully(buffers, offset, byteLength, `writing ${byteLength} bytes to segment ${segment}`);
+    const action = `writing ${byteLength} bytes to segment ${segment}`;
+    // O_DSYNC covers only the bytes of this write: with unsynced bytes before them, a crash could keep
+    // these and lose those, leaving a hole that recovery would take for the torn tail.
+    const dsyncFd = durable && !this.#unsynced ? await this.#dsyncDescriptor() : undefined;
+    if (dsyncFd !== undefined) {
+      await this.#writeFully(dsyncFd, buffers, offset, byteLength, action);
+      this.syncCount += 1;
+      this.#unsynced = false;
+    } else {
+      await this.#writeFully(this.#activeFd(), buffers, offset, byteLength, action);
+    }
     this.#writtenEndOffset += byteLength;
+    if (durable && this.#unsynced) await this.sync();
   }
 
   /** fdatasync of the active segment. Any failure is fatal: a failed fsync is never retried. */
@@ -141,6 +158,7 @@ export class SegmentWriter {
       `rollback to segment ${segment}, ahead of ${this.#activeSegment}`,
     );
     try {
+      await this.#closeDsyncDescriptor();
       await this.#removeSegmentsAbove(segment);
       if (this.#activeSegment !== segment || this.#lease === null) {
         this.#lease?.release();
@@ -163,10 +181,34 @@ export class SegmentWriter {
     this.#unsynced = false;
   }
 
-  /** Gives up the lease on the active segment (on close). */
-  releaseActive(): void {
+  /** Closes the O_DSYNC descriptor and gives up the lease on the active segment (on close). */
+  async close(): Promise<void> {
+    await this.#closeDsyncDescriptor();
     this.#lease?.release();
     this.#lease = null;
+  }
+
+  /** The O_DSYNC descriptor of the active segment, opened on first use; undefined if unavailable. */
+  async #dsyncDescriptor(): Promise<number | undefined> {
+    if (this.#dsync?.segment === this.#activeSegment) return this.#dsync.fd;
+    if (this.#dsyncUnavailable) return undefined;
+    await this.#closeDsyncDescriptor();
+    try {
+      const fd = await this.#io.open(this.#files.pathOf(this.#activeSegment), "read-write-dsync");
+      this.#dsync = { segment: this.#activeSegment, fd };
+      return fd;
+    } catch {
+      // Without O_DSYNC, write + fdatasync gives the same guarantee with one more round trip.
+      this.#dsyncUnavailable = true;
+      return undefined;
+    }
+  }
+
+  async #closeDsyncDescriptor(): Promise<void> {
+    const open = this.#dsync;
+    if (open === null) return;
+    this.#dsync = null;
+    await this.#io.close(open.fd);
   }
 
   async #rotateTo(segment: number): Promise<void> {
@@ -177,6 +219,7 @@ export class SegmentWriter {
     const sealed = this.#lease;
     await this.#createSegment(segment);
     sealed?.release();
+    await this.#closeDsyncDescriptor();
   }
 
   /** Creates `segment`: header written and synced, directory entry synced, then it becomes active. */
@@ -196,12 +239,8 @@ export class SegmentWriter {
     this.#lease = lease;
     this.#writtenEndOffset = 0;
     try {
-      await this.#writeFully(
-        [encodeSegmentHeader(segment)],
-        0,
-        SEGMENT_HEADER_BYTES,
-        `writing header of ${path}`,
-      );
+      const header = [encodeSegmentHeader(segment)];
+      await this.#writeFully(lease.fd, header, 0, SEGMENT_HEADER_BYTES, `writing header of ${path}`);
       await this.sync();
       await this.#io.syncDir(this.#files.dir);
     } catch (error) {
@@ -238,12 +277,12 @@ export class SegmentWriter {
   }
 
   async #writeFully(
+    fd: number,
     buffers: readonly Buffer[],
     offset: number,
     byteLength: number,
     action: string,
   ): Promise<void> {
-    const fd = this.#activeFd();
     let remaining = buffers;
     let position = offset;
     let remainingBytes = byteLength;

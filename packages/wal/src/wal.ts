@@ -388,7 +388,11 @@ export class Wal {
     }
     await this.#drainDone;
     this.#state = "closed";
-    this.#writer.releaseActive();
+    try {
+      await this.#writer.close();
+    } catch (error) {
+      flushError ??= new WalError("WAL_IO_FAILED", `closing the active segment: ${describeError(error)}`, error);
+    }
     await this.#files.closeAll();
     if (flushError !== undefined) throw flushError;
   }
@@ -432,25 +436,25 @@ export class Wal {
     }
   }
 
-  /** Writes one batch and syncs if asked to; resolves with the failure instead of throwing it. */
+  /** Writes one batch, durably if a commit waits on it; resolves with the failure instead of throwing it. */
   async #flushBatch(batch: PendingBatch): Promise<WalError | undefined> {
     try {
       batch.phase = "writing";
       assertWal(
-        batch.startSegment === this.#writer.activeSegment &&
-          batch.startOffset === this.#writer.writtenEndOffset,
+        batch.startSegment === this.#writer.activeSegment && batch.startOffset === this.#writer.writtenEndOffset,
         `batch starts at ${batch.startSegment}:${batch.startOffset}, the log ends at ${this.#writer.activeSegment}:${this.#writer.writtenEndOffset}`,
       );
+      const mustSync = (): boolean =>
+        this.#config.fsync !== "none" && (batch.syncRequested || this.#state !== "open");
+      // Decided per chunk: a commit() may arrive while an earlier chunk is being written.
       for (const chunk of batch.chunks) {
-        await this.#writer.write(
-          chunk.segment,
-          chunk.startOffset,
-          chunk.buffers,
-          chunk.endOffset - chunk.startOffset,
-        );
+        const durable = mustSync();
+        if (durable) this.#lastSyncStartMs = performance.now();
+        const byteLength = chunk.endOffset - chunk.startOffset;
+        await this.#writer.write(chunk.segment, chunk.startOffset, chunk.buffers, byteLength, durable);
       }
       if (batch.chunks.length > 0 && this.#blockedByDiskFull) this.#setBlockedByDiskFull(false, undefined);
-      if (this.#config.fsync !== "none" && (batch.syncRequested || this.#state !== "open")) {
+      if (mustSync() && this.#writer.unsynced) {
         batch.phase = "syncing";
         await this.#waitForSyncSlot();
         this.#lastSyncStartMs = performance.now();

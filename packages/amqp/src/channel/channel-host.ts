@@ -6,6 +6,7 @@
 import type { Broker, MessageProperties, VHost } from "@leveret/core";
 import type { MethodArgs, MethodName } from "../codec/index.js";
 import type { AmqpError } from "../amqp-error.js";
+import type { ReplyToRegistry } from "./reply-to-registry.js";
 
 export interface ChannelHost {
   readonly broker: Broker;
@@ -22,6 +23,9 @@ export interface ChannelHost {
   /** basic.deliver / get-ok / return: method, content header from raw properties, body frames. */
   sendContent<K extends MethodName>(channel: number, name: K, args: MethodArgs[K], rawProperties: Buffer, body: Buffer): void;
   decodeProperties(raw: Buffer): MessageProperties;
+  encodeProperties(properties: MessageProperties): Buffer;
+  /** Direct reply-to addresses, shared by every connection of the server. */
+  readonly replyTo: ReplyToRegistry;
   closeConnection(error: AmqpError): void;
   channelClosed(channel: number): void;
 }

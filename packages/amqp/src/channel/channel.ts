@@ -11,13 +11,16 @@
 import { randomBytes } from "node:crypto";
 import type { Queue, QueueEntry } from "@leveret/core";
 import { type AmqpError, protocolError } from "../amqp-error.js";
-import type { AmqpMethod, MethodArgs } from "../codec/index.js";
+import { type AmqpMethod, type MethodArgs, replyText } from "../codec/index.js";
 import { toAmqpError } from "../error-map.js";
 import { toPlainTable } from "../plain-table.js";
 import { ChannelConsumer, type ConsumerChannel } from "./channel-consumer.js";
 import type { ChannelHost } from "./channel-host.js";
 import { ConfirmTracker } from "./confirm-tracker.js";
 import { type AssembledContent, ContentAssembler } from "./content-assembler.js";
+import { REPLY_TO_PREFIX, REPLY_TO_QUEUE } from "./reply-to-registry.js";
+import { senderSelectedKeys } from "./sender-selected.js";
+import { type SettleOutcome, Transaction } from "./transaction.js";
 
 interface Unacked {
   queue: Queue;
@@ -41,6 +44,9 @@ export class Channel implements ConsumerChannel {
   private lastCommitSeqs: number[] = [];
   /** RabbitMQ lets "" mean the queue most recently declared on this channel. */
   private lastQueueName = "";
+  private tx: Transaction | undefined;
+  /** Direct reply-to: this channel's token and consumer tag while it consumes amq.rabbitmq.reply-to. */
+  private reply: { token: string; consumerTag: string } | undefined;
 
   constructor(
     readonly id: number,
@@ -213,7 +219,20 @@ export class Channel implements ConsumerChannel {
       case "basic.recover-async":
       case "basic.recover":
         return this.recover(method.name, method.args.requeue);
+      case "tx.select":
+        if (this.confirms) throw protocolError(406, "cannot switch from confirm to tx mode", 90, 10);
+        this.tx ??= new Transaction();
+        this.host.sendMethod(this.id, "tx.select-ok", {});
+        return;
+      case "tx.commit":
+        return this.commitTransaction();
+      case "tx.rollback":
+        if (!this.tx) throw protocolError(406, "channel is not transactional", 90, 30);
+        this.tx.take();
+        this.host.sendMethod(this.id, "tx.rollback-ok", {});
+        return;
       case "confirm.select":
+        if (this.tx) throw protocolError(406, "cannot switch from tx to confirm mode", 85, 10);
         this.confirms ??= new ConfirmTracker((kind, deliveryTag, multiple) =>
           this.host.sendMethod(this.id, kind === "ack" ? "basic.ack" : "basic.nack", { deliveryTag, multiple, requeue: false }),
         );
@@ -245,6 +264,11 @@ export class Channel implements ConsumerChannel {
   }
 
   private queueDeclare(args: MethodArgs["queue.declare"]): void {
+    if (args.queue === REPLY_TO_QUEUE || args.queue.startsWith(REPLY_TO_PREFIX)) {
+      // The pseudo-queue always "exists" for clients that check it (as in RabbitMQ).
+      if (!args.nowait) this.host.sendMethod(this.id, "queue.declare-ok", { queue: args.queue, messageCount: 0, consumerCount: 0 });
+      return;
+    }
     const name = args.passive ? this.queueName(args.queue) : args.queue;
     const result = this.host.vhost.declareQueue(
       name,
@@ -278,6 +302,7 @@ export class Channel implements ConsumerChannel {
   }
 
   private consume(args: MethodArgs["basic.consume"]): void {
+    if (args.queue === REPLY_TO_QUEUE) return this.consumeReplies(args);
     const queue = this.host.vhost.queue(this.queueName(args.queue), this.host.owner);
     const tag = args.consumerTag === "" ? `amq.ctag-${randomBytes(16).toString("base64url")}` : args.consumerTag;
     if (this.consumers.has(tag)) throw protocolError(530, `attempt to reuse consumer tag '${tag}'`, 60, 20);
@@ -293,7 +318,19 @@ export class Channel implements ConsumerChannel {
     queue.addConsumer(consumer);
   }
 
+  private consumeReplies(args: MethodArgs["basic.consume"]): void {
+    if (!args.noAck) throw protocolError(406, "reply consumer cannot acknowledge", 60, 20);
+    if (this.reply) throw protocolError(406, "reply consumer already set", 60, 20);
+    const tag = args.consumerTag === "" ? `amq.ctag-${randomBytes(16).toString("base64url")}` : args.consumerTag;
+    this.reply = { token: this.host.replyTo.register(this), consumerTag: tag };
+    if (!args.nowait) this.host.sendMethod(this.id, "basic.consume-ok", { consumerTag: tag });
+  }
+
   private cancel(tag: string, nowait: boolean): void {
+    if (this.reply?.consumerTag === tag) {
+      this.host.replyTo.unregister(this.reply.token);
+      this.reply = undefined;
+    }
     const consumer = this.consumers.get(tag);
     if (consumer) {
       this.consumers.delete(tag);
@@ -310,13 +347,45 @@ export class Channel implements ConsumerChannel {
   }
 
   private publish(content: AssembledContent): void {
-    const { publish, rawProperties, body } = content;
-    const properties = this.host.decodeProperties(rawProperties);
+    if (this.tx) {
+      this.tx.publishes.push(content);
+      return;
+    }
+    this.route(content, this.confirms?.issue());
+  }
+
+  /** Routes one assembled publish; returns whether the store must commit before it counts as done. */
+  private route(content: AssembledContent, seq: number | undefined): boolean {
+    const { publish, body } = content;
+    let rawProperties = content.rawProperties;
+    let properties = this.host.decodeProperties(rawProperties);
     if (properties.userId !== undefined && properties.userId !== this.host.userName) {
       throw protocolError(406, `user_id property set to '${properties.userId}' but authenticated user was '${this.host.userName}'`, 60, 40);
     }
-    const seq = this.confirms?.issue();
-    const result = this.host.vhost.publish(publish.exchange, publish.routingKey, properties, rawProperties, body);
+    if (properties.replyTo === REPLY_TO_QUEUE) {
+      if (!this.reply) throw protocolError(406, "fast reply consumer does not exist", 60, 40);
+      properties = { ...properties, replyTo: `${REPLY_TO_PREFIX}${this.reply.token}` };
+      rawProperties = this.host.encodeProperties(properties);
+    }
+    if (publish.exchange === "" && publish.routingKey.startsWith(REPLY_TO_PREFIX)) {
+      this.host.replyTo.route(publish.routingKey, publish.exchange, rawProperties, body);
+      if (seq !== undefined) this.confirms?.ack(seq);
+      return false;
+    }
+    const selected = senderSelectedKeys(properties.headers);
+    if (selected?.hasBcc) {
+      const { BCC: _bcc, ...headers } = properties.headers as Record<string, unknown>;
+      properties = { ...properties, headers };
+      rawProperties = this.host.encodeProperties(properties);
+    }
+    const result = this.host.vhost.publish(
+      publish.exchange,
+      publish.routingKey,
+      properties,
+      rawProperties,
+      body,
+      selected?.extraRoutingKeys,
+    );
     if (result.queues === 0 && publish.mandatory) {
       this.host.sendContent(
         this.id,
@@ -328,6 +397,41 @@ export class Channel implements ConsumerChannel {
     }
     if (result.stored) this.awaitDurable(seq);
     else if (seq !== undefined) this.confirms?.ack(seq);
+    return result.stored;
+  }
+
+  /** Applies the held publishes and acks; commit-ok only once what they stored is durable. */
+  private commitTransaction(): void {
+    if (!this.tx) throw protocolError(406, "channel is not transactional", 90, 20);
+    const { publishes, settles } = this.tx.take();
+    let stored = false;
+    for (const content of publishes) stored = this.route(content, undefined) || stored;
+    for (const { deliveryTag, multiple, outcome } of settles) this.applySettle(deliveryTag, multiple, outcome);
+    if (!stored) {
+      this.host.sendMethod(this.id, "tx.commit-ok", {});
+      return;
+    }
+    this.host.broker.store.commit().then(
+      () => {
+        if (this.state === "open") this.host.sendMethod(this.id, "tx.commit-ok", {});
+      },
+      (error: Error) => {
+        if (this.state === "open") this.fail(protocolError(541, `commit failed: ${error.message}`, 90, 20));
+      },
+    );
+  }
+
+  /** A reply for this channel's direct reply-to consumer (no queue, no ack). */
+  deliverReply(exchange: string, routingKey: string, rawProperties: Buffer, body: Buffer): void {
+    if (this.state !== "open" || !this.reply) return;
+    const deliveryTag = this.nextDeliveryTag++;
+    this.host.sendContent(
+      this.id,
+      "basic.deliver",
+      { consumerTag: this.reply.consumerTag, deliveryTag, redelivered: false, exchange, routingKey },
+      rawProperties,
+      body,
+    );
   }
 
   /**
@@ -374,7 +478,17 @@ export class Channel implements ConsumerChannel {
     );
   }
 
-  private settle(deliveryTag: number, multiple: boolean, outcome: "ack" | "requeue" | "drop"): void {
+  private settle(deliveryTag: number, multiple: boolean, outcome: SettleOutcome): void {
+    if (this.tx) {
+      // Checked now (an unknown tag is an error at once, as in RabbitMQ), applied at commit.
+      if (!multiple && !this.unacked.has(deliveryTag)) throw protocolError(406, `unknown delivery tag ${deliveryTag}`, 60, 80);
+      this.tx.settles.push({ deliveryTag, multiple, outcome });
+      return;
+    }
+    this.applySettle(deliveryTag, multiple, outcome);
+  }
+
+  private applySettle(deliveryTag: number, multiple: boolean, outcome: SettleOutcome): void {
     const settled: Unacked[] = [];
     if (multiple) {
       for (const [tag, unacked] of this.unacked) {
@@ -434,7 +548,7 @@ export class Channel implements ConsumerChannel {
     }
     this.host.sendMethod(this.id, "channel.close", {
       replyCode: error.replyCode,
-      replyText: `${replyName(error.replyCode)} - ${error.message}`,
+      replyText: `${replyText(error.replyCode)} - ${error.message}`,
       classId: error.classId,
       methodId: error.methodId,
     });
@@ -451,6 +565,8 @@ export class Channel implements ConsumerChannel {
   /** Unacked messages go back to their queues (redelivered), consumers are removed. */
   private release(): void {
     this.confirms?.abandon();
+    if (this.reply) this.host.replyTo.unregister(this.reply.token);
+    this.reply = undefined;
     for (const consumer of this.consumers.values()) consumer.queue.removeConsumer(consumer);
     this.consumers.clear();
     const byQueue = new Map<Queue, QueueEntry[]>();
@@ -462,18 +578,4 @@ export class Channel implements ConsumerChannel {
     this.unacked.clear();
     for (const [queue, entries] of byQueue) queue.requeue(entries);
   }
-}
-
-const REPLY_NAMES: Record<number, string> = {
-  311: "CONTENT_TOO_LARGE",
-  312: "NO_ROUTE",
-  313: "NO_CONSUMERS",
-  403: "ACCESS_REFUSED",
-  404: "NOT_FOUND",
-  405: "RESOURCE_LOCKED",
-  406: "PRECONDITION_FAILED",
-};
-
-function replyName(code: number): string {
-  return REPLY_NAMES[code] ?? String(code);
 }

@@ -265,6 +265,14 @@ function writeDate(w: GrowableWriter, value: Date): void {
   w.u64(seconds);
 }
 
+function checkPlainObject(value: object): void {
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    const name = (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
+    throw encodeError(`cannot encode a ${name} as a field table; use a plain object`);
+  }
+}
+
 function writeObject(w: GrowableWriter, value: object, depth: number): void {
   if (value instanceof TypedNumber) writeTypedNumber(w, value);
   else if (value instanceof Uint8Array) w.bytes(TAG.x, value);
@@ -275,11 +283,7 @@ function writeObject(w: GrowableWriter, value: object, depth: number): void {
     w.u8(TAG.A);
     writeArrayBody(w, value, depth);
   } else {
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
-      const name = (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
-      throw encodeError(`cannot encode a ${name} as a field value; use a plain object for a table`);
-    }
+    checkPlainObject(value);
     w.u8(TAG.F);
     writeTableBody(w, value as FieldTable, depth);
   }
@@ -342,6 +346,7 @@ export function encodeTable(table: FieldTable): Buffer {
   if (typeof table !== "object" || table === null || Array.isArray(table)) {
     throw encodeError(`a field table must be a plain object, got ${table === null ? "null" : typeof table}`);
   }
+  checkPlainObject(table);
   const w = new GrowableWriter();
   writeTableBody(w, table, 0);
   return w.takeExact();

@@ -15,10 +15,14 @@ import type { Broker, MessageProperties, VHost } from "@leveret/core";
 import { AmqpError, protocolError } from "../amqp-error.js";
 import { Channel } from "../channel/channel.js";
 import type { ChannelHost } from "../channel/channel-host.js";
+import type { ReplyToRegistry } from "../channel/reply-to-registry.js";
 import {
   type AmqpMethod,
+  type BasicProperties,
   decodeBasicProperties,
   decodeMethod,
+  encodeBasicProperties,
+  encodeContentHeaderFrameFromPropertyBytes,
   encodeMethodFrame,
   FRAME_END,
   FrameParser,
@@ -27,6 +31,7 @@ import {
   type MethodArgs,
   type MethodName,
   PROTOCOL_HEADER,
+  replyText,
   type FieldTable,
   type Frame,
 } from "../codec/index.js";
@@ -74,6 +79,10 @@ export class ServerConnection implements ChannelHost {
   private silentBeats = 0;
   private corked = false;
   private clientProperties: Record<string, unknown> = {};
+  private alarm: string | undefined;
+  private sentBlocked = false;
+  private readingHeld = false;
+  private heldFrames: Frame[] = [];
 
   constructor(
     private readonly socket: Socket,
@@ -83,6 +92,7 @@ export class ServerConnection implements ChannelHost {
     private readonly version: string,
     private readonly logger: ConnectionLogger,
     private readonly onClosed: (connection: ServerConnection) => void,
+    readonly replyTo: ReplyToRegistry,
   ) {
     this.frameMaxBytes = limits.frameMaxBytes;
     this.channelMax = limits.channelMax;
@@ -100,6 +110,52 @@ export class ServerConnection implements ChannelHost {
     return this.socket.remoteAddress ?? "";
   }
 
+  /**
+   * A resource alarm (memory or disk) began (reason) or cleared (undefined). As in RabbitMQ, clients
+   * that support it are told with connection.blocked/unblocked, and a connection that publishes while
+   * the alarm lasts stops being read from (TCP back-pressure holds the publisher) until it clears.
+   */
+  setAlarm(reason: string | undefined): void {
+    if (reason === this.alarm) return;
+    this.alarm = reason;
+    if (reason !== undefined) {
+      if (this.state === "open") this.notifyBlocked(reason);
+      return;
+    }
+    if (this.sentBlocked && this.state === "open") this.sendMethod(0, "connection.unblocked", {});
+    this.sentBlocked = false;
+    if (this.readingHeld) this.releasePublisher();
+  }
+
+  private releasePublisher(): void {
+    this.readingHeld = false;
+    const held = this.heldFrames;
+    this.heldFrames = [];
+    for (let i = 0; i < held.length; i++) {
+      if (this.readingHeld) {
+        // Held again (a new alarm): keep the rest for the next release.
+        this.heldFrames.push(...held.slice(i));
+        return;
+      }
+      this.frameHandler(held[i] as Frame);
+    }
+    if (!this.readingHeld && this.state !== "closed") this.socket.resume();
+  }
+
+  private notifyBlocked(reason: string): void {
+    const capabilities = this.clientProperties.capabilities as Record<string, unknown> | undefined;
+    if (this.sentBlocked || capabilities?.["connection.blocked"] !== true) return;
+    this.sentBlocked = true;
+    this.sendMethod(0, "connection.blocked", { reason });
+  }
+
+  private holdPublisher(): void {
+    if (this.readingHeld) return;
+    if (this.alarm !== undefined) this.notifyBlocked(this.alarm);
+    this.readingHeld = true;
+    this.socket.pause();
+  }
+
   /** Server-initiated close (shutdown): 320 CONNECTION_FORCED, then wait briefly for close-ok. */
   forceClose(reason: string): void {
     this.closeConnection(protocolError(320, `broker forced connection closure with reason '${reason}'`));
@@ -113,7 +169,7 @@ export class ServerConnection implements ChannelHost {
 
   sendContent<K extends MethodName>(channel: number, name: K, args: MethodArgs[K], rawProperties: Buffer, body: Buffer): void {
     this.write(encodeMethodFrame(channel, name, args));
-    this.write(contentHeaderFrame(channel, body.length, rawProperties));
+    this.write(encodeContentHeaderFrameFromPropertyBytes(channel, 60, body.length, rawProperties));
     const maxPayload = this.frameMaxBytes - 8;
     for (let offset = 0; offset < body.length; offset += maxPayload) {
       const piece = body.subarray(offset, Math.min(body.length, offset + maxPayload));
@@ -134,6 +190,10 @@ export class ServerConnection implements ChannelHost {
     return properties;
   }
 
+  encodeProperties(properties: MessageProperties): Buffer {
+    return encodeBasicProperties(properties as BasicProperties);
+  }
+
   closeConnection(error: AmqpError): void {
     if (this.state === "closing" || this.state === "closed") return;
     const wasOpen = this.state === "open";
@@ -144,7 +204,7 @@ export class ServerConnection implements ChannelHost {
     );
     this.sendMethod(0, "connection.close", {
       replyCode: error.replyCode,
-      replyText: `${replyName(error.replyCode)} - ${error.message}`,
+      replyText: `${replyText(error.replyCode)} - ${error.message}`,
       classId: error.classId,
       methodId: error.methodId,
     });
@@ -173,6 +233,11 @@ export class ServerConnection implements ChannelHost {
   }
 
   private readonly frameHandler = (frame: Frame): void => {
+    if (this.readingHeld) {
+      // Frames already read when the publisher was held wait with it (copied: the chunk is reused).
+      this.heldFrames.push({ ...frame, payload: Buffer.from(frame.payload) });
+      return;
+    }
     try {
       this.onFrame(frame);
     } catch (error) {
@@ -227,6 +292,11 @@ export class ServerConnection implements ChannelHost {
     const channel = this.channels.get(frame.channel);
     if (frame.type === FrameType.Method) {
       const method = decodeMethod(frame.payload);
+      if (method.name === "basic.publish" && this.alarm !== undefined) {
+        this.holdPublisher();
+        this.heldFrames.push({ ...frame, payload: Buffer.from(frame.payload) });
+        return;
+      }
       if (!channel) return this.openChannel(frame.channel, method);
       return channel.handleMethod(method);
     }
@@ -415,38 +485,5 @@ export class ServerConnection implements ChannelHost {
 
 const FRAME_END_BYTE = Buffer.from([FRAME_END]);
 
-/** A content header frame built around properties already in wire form (no re-encoding). */
-function contentHeaderFrame(channel: number, bodySize: number, rawProperties: Buffer): Buffer {
-  const frame = Buffer.allocUnsafe(7 + 12 + rawProperties.length + 1);
-  frame.writeUInt8(FrameType.Header, 0);
-  frame.writeUInt16BE(channel, 1);
-  frame.writeUInt32BE(12 + rawProperties.length, 3);
-  frame.writeUInt16BE(60, 7); // class basic
-  frame.writeUInt16BE(0, 9); // weight
-  frame.writeUInt32BE(Math.floor(bodySize / 2 ** 32), 11);
-  frame.writeUInt32BE(bodySize >>> 0, 15);
-  rawProperties.copy(frame, 19);
-  frame.writeUInt8(FRAME_END, frame.length - 1);
-  return frame;
-}
-
-const REPLY_NAMES: Record<number, string> = {
-  320: "CONNECTION_FORCED",
-  402: "INVALID_PATH",
-  403: "ACCESS_REFUSED",
-  501: "FRAME_ERROR",
-  502: "SYNTAX_ERROR",
-  503: "COMMAND_INVALID",
-  504: "CHANNEL_ERROR",
-  505: "UNEXPECTED_FRAME",
-  506: "RESOURCE_ERROR",
-  530: "NOT_ALLOWED",
-  540: "NOT_IMPLEMENTED",
-  541: "INTERNAL_ERROR",
-};
-
-function replyName(code: number): string {
-  return REPLY_NAMES[code] ?? String(code);
-}
 
 export { AmqpError };

@@ -90,6 +90,32 @@ describe("field table round trips", () => {
     expect(roundTrip(table)).toStrictEqual(table);
   });
 
+  it("encodes correctly when a value lands where the writer grows its buffer", () => {
+    // The encoder starts with 256 bytes and doubles; every value type must be written after the
+    // growth, not into the old buffer. Shift each type across the 256- and 512-byte boundaries.
+    const values = [
+      7,
+      2 ** 40,
+      2.5,
+      true,
+      new TypedNumber("s", -2),
+      new TypedNumber("f", 0.5),
+      new TypedNumber("T", 5),
+      new Decimal(1, 2),
+      Buffer.from([1, 2, 3]),
+      "text",
+      [1, 2],
+      { a: 1 },
+      null,
+    ];
+    for (const value of values) {
+      for (let pad = 230; pad < 520; pad++) {
+        const table: FieldTable = { pad: "p".repeat(pad), value };
+        expect(roundTrip(table)).toStrictEqual(table);
+      }
+    }
+  });
+
   it("does not let a key named __proto__ change the decoded table's prototype", () => {
     const bytes = hex("0000000f 09 5f5f70726f746f5f5f 49 00000001");
     const { table } = decodeTable(bytes, 0);
@@ -294,7 +320,7 @@ describe("refusals", () => {
       expect(caught, String(Object.keys(table as object))).toBeInstanceOf(AmqpCodecError);
       expect((caught as AmqpCodecError).code).toBe("AMQP_ENCODE_ERROR");
     }
-    for (const notATable of [null, [], 5, "x"]) {
+    for (const notATable of [null, [], 5, "x", new Map([["a", 1]]), new Date(0)]) {
       expect(() => encodeTable(notATable as unknown as FieldTable)).toThrow(AmqpCodecError);
     }
   });

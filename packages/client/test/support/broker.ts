@@ -85,7 +85,7 @@ async function withChannel(
 }
 
 /** Resolves when `predicate` holds, checking after every event-loop turn; gives up after `limit` checks. */
-export async function until(predicate: () => boolean, what: string, limit = 20_000): Promise<void> {
+export async function until(predicate: () => boolean, what: string, limit = 4000): Promise<void> {
   for (let i = 0; i < limit; i++) {
     if (predicate()) return;
     await new Promise((resolve) => setTimeout(resolve, 5));
