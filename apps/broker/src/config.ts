@@ -22,6 +22,8 @@ export interface BrokerConfig {
   memoryHighWatermark: number;
   /** Free disk space under the data dir below which publishers are blocked. */
   diskFreeLimitBytes: number;
+  /** A RabbitMQ definitions JSON (users, vhosts, permissions, …) imported at start; "" for none. */
+  definitions: string;
 }
 
 /** Raw string values as they came from flags or the environment. */
@@ -70,6 +72,7 @@ const SETTINGS: { [K in keyof BrokerConfig]: Setting<K> } = {
     parse: (raw, name) => integer(raw, name, 1, 512 * 1024 * 1024),
   },
   logLevel: { flag: "--log-level", env: "LEVERET_LOG_LEVEL", fallback: "info", parse: logLevel },
+  definitions: { flag: "--definitions", env: "LEVERET_DEFINITIONS", fallback: "", parse: nonEmpty },
   memoryHighWatermark: {
     flag: "--memory-high-watermark",
     env: "LEVERET_MEMORY_HIGH_WATERMARK",

@@ -1,6 +1,8 @@
 export { AmqpError, protocolError, scopeOf } from "./amqp-error.js";
 export type { ErrorScope } from "./amqp-error.js";
 export { toAmqpError } from "./error-map.js";
+export { AccessControlAuthenticator } from "./connection/access-control-authenticator.js";
+export type { AccessControlAuthenticatorOptions } from "./connection/access-control-authenticator.js";
 export { GUEST_USER, isLoopback, StaticAuthenticator } from "./connection/authenticator.js";
 export type { Authenticator, AuthResult, StaticUser } from "./connection/authenticator.js";
 export type { ConnectionLimits, ConnectionLogger } from "./connection/server-connection.js";

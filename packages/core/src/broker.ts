@@ -8,6 +8,7 @@ import { notAllowed } from "./errors.js";
 import type { Message, PropertiesCodec } from "./message.js";
 import type { MessageStore, RecoveredState } from "./store.js";
 import { VHost } from "./vhost.js";
+import { purgeVhost } from "./vhost-purge.js";
 
 export interface BrokerOptions {
   store: MessageStore;
@@ -53,6 +54,23 @@ export class Broker {
     const vhost = this.vhosts.get(name);
     if (!vhost) throw notAllowed(`vhost '${name}' not found`);
     return vhost;
+  }
+
+  /** Creates the vhost unless it exists (access control decides which vhosts exist). */
+  ensureVhost(name: string): VHost {
+    return this.vhosts.get(name) ?? this.addVhost(name);
+  }
+
+  /**
+   * Deletes a vhost and, durably, every queue, exchange and binding in it (RabbitMQ's delete_vhost).
+   * Returns false when there was no such vhost. No connection may be using it.
+   */
+  deleteVhost(name: string): boolean {
+    const vhost = this.vhosts.get(name);
+    if (!vhost) return false;
+    purgeVhost(vhost);
+    this.vhosts.delete(name);
+    return true;
   }
 
   /** A connection went away: its exclusive queues are deleted in every vhost. */

@@ -1,3 +1,5 @@
+export { AccessControl, DEFAULT_VHOST, NAME_MAX_BYTES } from "./access-control.js";
+export type { PermissionDefinition, SecuritySnapshot, UserDefinition } from "./access-control.js";
 export { Broker } from "./broker.js";
 export type { BrokerOptions, RecoverySummary } from "./broker.js";
 export type { Consumer } from "./consumer.js";
@@ -18,6 +20,23 @@ export type { Destination, ExchangeType } from "./exchange.js";
 export { PERSISTENT_DELIVERY_MODE } from "./message.js";
 export type { Message, MessageProperties, PropertiesCodec } from "./message.js";
 export { MemoryStore } from "./memory-store.js";
+export {
+  DEFAULT_HASHING_ALGORITHM,
+  HASHING_ALGORITHMS,
+  hashPassword,
+  isHashingAlgorithm,
+  passwordHashProblem,
+  verifyPassword,
+} from "./password-hash.js";
+export type { HashingAlgorithm } from "./password-hash.js";
+export {
+  compilePermissionPattern,
+  permissionPatternProblem,
+  permissionResourceName,
+  unrestrictedAccess,
+  VhostPermissions,
+} from "./permissions.js";
+export type { PermissionKind, PermissionPatterns, ResourceAccess, ResourceKind } from "./permissions.js";
 export { Queue } from "./queue.js";
 export type { QueueEntry } from "./queue.js";
 export type {
@@ -29,6 +48,7 @@ export type {
   RecoveredState,
   StoreStats,
 } from "./store.js";
+export { SECURITY_FILE_NAME, SecurityFile } from "./security-file.js";
 export { DEFAULT_EXCHANGE, VHost } from "./vhost.js";
 export type { ExchangeDeclaration, PublishResult, QueueDeclaration, QueueDeclareResult } from "./vhost.js";
 export { WalStore } from "./wal-store.js";

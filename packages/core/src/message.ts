@@ -27,7 +27,19 @@ export interface MessageProperties {
 /** Encodes/decodes the property list (flags + values) of a content header; supplied by the adapter. */
 export interface PropertiesCodec {
   encode(properties: MessageProperties): Buffer;
+  /** Header values come back as plain JS values (numbers, strings, booleans, Buffers, arrays, objects). */
   decode(raw: Buffer): MessageProperties;
+  /**
+   * The same property list with some headers set (undefined removes one) and some properties cleared;
+   * every other header keeps its wire type byte for byte. New values are encoded by the adapter's
+   * rules for plain values (a bigint as a long, a Date as a timestamp).
+   */
+  rewrite(raw: Buffer, change: PropertiesRewrite): Buffer;
+}
+
+export interface PropertiesRewrite {
+  headers?: Record<string, unknown>;
+  clear?: readonly (keyof MessageProperties)[];
 }
 
 export interface Message {

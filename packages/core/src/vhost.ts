@@ -37,6 +37,11 @@ export interface QueueDeclaration {
   exclusive: boolean;
   autoDelete: boolean;
   arguments: Record<string, unknown>;
+  /**
+   * The name to give a queue declared with the name "" (an "amq.gen-…" name the caller chose first, so
+   * that it could check permissions against it, as RabbitMQ does); generated here when absent.
+   */
+  serverName?: string;
 }
 
 export interface QueueDeclareResult {
@@ -101,7 +106,7 @@ export class VHost {
       throw accessRefused(
         name === DEFAULT_EXCHANGE
           ? this.defaultExchangeRefusal()
-          : `exchange '${name}' in vhost '${this.name}' is a built-in exchange and cannot be deleted`,
+          : `deletion of system exchange '${name}' in vhost '${this.name}' not allowed`,
       );
     }
     const exchange = this.exchanges.get(name);
@@ -132,8 +137,11 @@ export class VHost {
       this.assertQueueEquivalent(existing, declaration);
       return this.declareResult(existing);
     }
-    if (name === "") name = `amq.gen-${randomBytes(16).toString("base64url")}`;
-    else if (name.startsWith("amq.")) {
+    if (name === "") {
+      const chosen = declaration.serverName;
+      assert(chosen === undefined || chosen.startsWith("amq.gen-"), "server-chosen queue names start with amq.gen-");
+      name = chosen ?? `amq.gen-${randomBytes(16).toString("base64url")}`;
+    } else if (name.startsWith("amq.")) {
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     }
     const queue = this.addQueue({

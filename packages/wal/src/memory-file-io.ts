@@ -25,6 +25,11 @@ export interface MemoryCrashOptions {
 
 export type MemoryFaultOperation = "write" | "sync" | "create" | "truncate";
 
+export interface MemoryFileIoOptions {
+  /** Whether opening with "read-write-dsync" works (default true); false acts like a platform without O_DSYNC. */
+  dsync?: boolean;
+}
+
 export interface MemoryFileIoCounters {
   /** Every call that changes state and so is a crash point: create, writev, fdatasync, ftruncate, unlink, syncDir. */
   mutations: number;
@@ -106,6 +111,11 @@ export class MemoryFileIo implements FileIo {
   readonly #faults = new Map<MemoryFaultOperation, string>();
   readonly #holds = new Map<MemoryFaultOperation, Promise<void>>();
   #armedCrash: { atMutation: number; options: MemoryCrashOptions } | null = null;
+  readonly #dsyncSupported: boolean;
+
+  constructor(options: MemoryFileIoOptions = {}) {
+    this.#dsyncSupported = options.dsync ?? true;
+  }
 
   /** The next writev fails with `code` (default ENOSPC) and writes nothing. */
   failNextWrite(code = "ENOSPC"): void {
@@ -199,6 +209,7 @@ export class MemoryFileIo implements FileIo {
     }
     const inode = this.#names.get(resolved);
     if (inode === undefined) throw errnoError("ENOENT", `open '${resolved}'`);
+    if (mode === "read-write-dsync" && !this.#dsyncSupported) throw errnoError("ENOTSUP", "no O_DSYNC (simulated)");
     return this.#allocateFd(inode, mode === "read-write-dsync");
   }
 

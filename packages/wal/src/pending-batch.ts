@@ -58,7 +58,10 @@ export class PendingBatch {
       };
       this.chunks.push(chunk);
     }
-    assertWal(chunk.endOffset === position.offset, `record at ${position.offset} leaves a gap in the batch`);
+    // Checked inline, not through assertWal, so that the message is only built when it fails.
+    if (chunk.endOffset !== position.offset) {
+      assertWal(false, `record at ${position.offset} leaves a gap in the batch ending at ${chunk.endOffset}`);
+    }
     chunk.recordOffsets.push(position.offset);
     chunk.recordBufferIndexes.push(chunk.buffers.length);
     chunk.buffers.push(header);

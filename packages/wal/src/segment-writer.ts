@@ -101,9 +101,9 @@ export class SegmentWriter {
 
   /**
    * Writes `buffers` (`byteLength` bytes) at `offset` of `segment`, which must be the end of the active
-   * segment or the start of the next one (which is then created). With `durable`, the bytes are durable
-   * when it resolves: written through the O_DSYNC descriptor if everything before them is already
-   * synced (one system call instead of two), else written and then synced.
+   * segment or the start of the next one (which is then created). With `durable`, they are written
+   * through the O_DSYNC descriptor when everything before them is already synced, which makes them
+   * durable in one system call instead of two; otherwise `unsynced` stays true and the caller syncs.
    */
   async write(
     segment: number,
@@ -129,7 +129,6 @@ export class SegmentWriter {
       await this.#writeFully(this.#activeFd(), buffers, offset, byteLength, action);
     }
     this.#writtenEndOffset += byteLength;
-    if (durable && this.#unsynced) await this.sync();
   }
 
   /** fdatasync of the active segment. Any failure is fatal: a failed fsync is never retried. */
@@ -183,9 +182,12 @@ export class SegmentWriter {
 
   /** Closes the O_DSYNC descriptor and gives up the lease on the active segment (on close). */
   async close(): Promise<void> {
-    await this.#closeDsyncDescriptor();
-    this.#lease?.release();
-    this.#lease = null;
+    try {
+      await this.#closeDsyncDescriptor();
+    } finally {
+      this.#lease?.release();
+      this.#lease = null;
+    }
   }
 
   /** The O_DSYNC descriptor of the active segment, opened on first use; undefined if unavailable. */

@@ -106,6 +106,8 @@ export class Wal {
   readonly #segments = new Map<number, SegmentMeta>();
   #cursorSegment: number;
   #cursorOffset: number;
+  /** The entry of #segments for #cursorSegment, kept at hand for the hot path. */
+  #cursorMeta: SegmentMeta;
   #forming: PendingBatch | null = null;
   #flushing: PendingBatch | null = null;
   #drainScheduled = false;
@@ -136,6 +138,7 @@ export class Wal {
     this.#segments.set(writer.activeSegment, { sizeBytes: writer.writtenEndOffset });
     this.#cursorSegment = writer.activeSegment;
     this.#cursorOffset = writer.writtenEndOffset;
+    this.#cursorMeta = this.#segments.get(writer.activeSegment)!;
     this.#corruptRecordsSkipped = recovered.corruptRecordsSkipped;
     this.#tornTailBytesTruncated = recovered.tornTailBytesTruncated;
     this.#recoverySyncs = recovered.syncs;
@@ -221,7 +224,7 @@ export class Wal {
     };
     batch.add(position, header, payload);
     this.#cursorOffset += totalBytes;
-    this.#segments.get(this.#cursorSegment)!.sizeBytes = this.#cursorOffset;
+    this.#cursorMeta.sizeBytes = this.#cursorOffset;
     this.#appendedRecords += 1;
     this.#scheduleDrain();
     return position;
@@ -400,7 +403,8 @@ export class Wal {
   #rotateCursor(): void {
     this.#cursorSegment += 1;
     this.#cursorOffset = SEGMENT_HEADER_BYTES;
-    this.#segments.set(this.#cursorSegment, { sizeBytes: SEGMENT_HEADER_BYTES });
+    this.#cursorMeta = { sizeBytes: SEGMENT_HEADER_BYTES };
+    this.#segments.set(this.#cursorSegment, this.#cursorMeta);
   }
 
   #scheduleDrain(): void {
@@ -485,7 +489,8 @@ export class Wal {
     }
     this.#cursorSegment = batch.startSegment;
     this.#cursorOffset = batch.startOffset;
-    this.#segments.get(batch.startSegment)!.sizeBytes = batch.startOffset;
+    this.#cursorMeta = this.#segments.get(batch.startSegment)!;
+    this.#cursorMeta.sizeBytes = batch.startOffset;
     this.#logger.warn(
       {
         segment: batch.startSegment,

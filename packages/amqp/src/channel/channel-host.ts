@@ -3,7 +3,7 @@
  * exclusive queues, and a way to send frames. Kept as an interface so channels never reach into the
  * socket handling.
  */
-import type { Broker, MessageProperties, VHost } from "@leveret/core";
+import type { Broker, MessageProperties, ResourceAccess, VHost } from "@leveret/core";
 import type { MethodArgs, MethodName } from "../codec/index.js";
 import type { AmqpError } from "../amqp-error.js";
 import type { ReplyToRegistry } from "./reply-to-registry.js";
@@ -11,6 +11,8 @@ import type { ReplyToRegistry } from "./reply-to-registry.js";
 export interface ChannelHost {
   readonly broker: Broker;
   readonly vhost: VHost;
+  /** The user's permissions in that vhost (checked before each operation on an exchange or queue). */
+  readonly access: ResourceAccess;
   /** The connection, as the owner of exclusive queues. */
   readonly owner: object;
   readonly frameMaxBytes: number;

@@ -15,6 +15,7 @@ import { type AmqpMethod, type MethodArgs, replyText } from "../codec/index.js";
 import { toAmqpError } from "../error-map.js";
 import { toPlainTable } from "../plain-table.js";
 import { ChannelConsumer, type ConsumerChannel } from "./channel-consumer.js";
+import { checkMethodAccess, checkQueueDeclare, serverNamedQueue } from "./access-check.js";
 import type { ChannelHost } from "./channel-host.js";
 import { ConfirmTracker } from "./confirm-tracker.js";
 import { type AssembledContent, ContentAssembler } from "./content-assembler.js";
@@ -154,6 +155,7 @@ export class Channel implements ConsumerChannel {
   // ---- method dispatch ----
 
   private dispatch(method: AmqpMethod): void {
+    checkMethodAccess(this.host.access, this.host.vhost, method, (name) => this.queueName(name));
     switch (method.name) {
       case "channel.close":
         this.host.sendMethod(this.id, "channel.close-ok", {});
@@ -270,6 +272,8 @@ export class Channel implements ConsumerChannel {
       return;
     }
     const name = args.passive ? this.queueName(args.queue) : args.queue;
+    const serverName = !args.passive && name === "" ? serverNamedQueue() : undefined;
+    checkQueueDeclare(this.host.access, this.host.vhost, name, serverName, args);
     const result = this.host.vhost.declareQueue(
       name,
       {
@@ -278,6 +282,7 @@ export class Channel implements ConsumerChannel {
         exclusive: args.exclusive,
         autoDelete: args.autoDelete,
         arguments: toPlainTable(args.arguments),
+        serverName,
       },
       this.host.owner,
     );
@@ -359,7 +364,7 @@ export class Channel implements ConsumerChannel {
     const { publish, body } = content;
     let rawProperties = content.rawProperties;
     let properties = this.host.decodeProperties(rawProperties);
-    if (properties.userId !== undefined && properties.userId !== this.host.userName) {
+    if (properties.userId !== undefined && properties.userId !== this.host.userName && !this.host.access.impersonator) {
       throw protocolError(406, `user_id property set to '${properties.userId}' but authenticated user was '${this.host.userName}'`, 60, 40);
     }
     if (properties.replyTo === REPLY_TO_QUEUE) {
@@ -525,7 +530,7 @@ export class Channel implements ConsumerChannel {
   }
 
   private recover(name: "basic.recover" | "basic.recover-async", requeue: boolean): void {
-    if (!requeue) throw protocolError(540, `${name} with requeue=false is not implemented`, 60, name === "basic.recover" ? 110 : 100);
+    if (!requeue) throw protocolError(540, "requeue=false", 60, name === "basic.recover" ? 110 : 100);
     const all = [...this.unacked.values()];
     this.unacked.clear();
     this.finishSettle(all, "requeue");

@@ -1,15 +1,20 @@
 /**
- * Who may log in. The broker app supplies an Authenticator; the default knows one user, guest/guest,
- * who (as in RabbitMQ) may connect only from a loopback address.
+ * Who may log in, and what they may do. The broker app supplies an Authenticator (with access control:
+ * AccessControlAuthenticator); the default here knows one user, guest/guest, who (as in RabbitMQ) may
+ * connect only from a loopback address and may do anything.
  */
 import { timingSafeEqual } from "node:crypto";
+import { type ResourceAccess, unrestrictedAccess } from "@leveret/core";
 
 export type AuthResult = { ok: true } | { ok: false; reason: string };
 
 export interface Authenticator {
   authenticate(username: string, password: string, remoteAddress: string): AuthResult;
-  /** Whether the user may use this vhost at all (connection.open). */
-  canAccessVhost(username: string, vhost: string): boolean;
+  /**
+   * connection.open: the user's permissions in the vhost, checked on every channel operation. Throws a
+   * CoreError (CORE_NOT_ALLOWED -> 530) when the vhost does not exist or the user has no access to it.
+   */
+  openVhost(username: string, vhost: string): ResourceAccess;
 }
 
 export interface StaticUser {
@@ -39,8 +44,8 @@ export class StaticAuthenticator implements Authenticator {
     return { ok: true };
   }
 
-  canAccessVhost(_username: string, _vhost: string): boolean {
-    return true;
+  openVhost(username: string, vhost: string): ResourceAccess {
+    return unrestrictedAccess(username, vhost);
   }
 }
 

@@ -11,7 +11,7 @@
  * channels copy what they keep.
  */
 import type { Socket } from "node:net";
-import type { Broker, MessageProperties, VHost } from "@leveret/core";
+import type { Broker, MessageProperties, ResourceAccess, VHost } from "@leveret/core";
 import { AmqpError, protocolError } from "../amqp-error.js";
 import { Channel } from "../channel/channel.js";
 import type { ChannelHost } from "../channel/channel-host.js";
@@ -63,6 +63,7 @@ const FRAME_MIN_SIZE = 4096;
 export class ServerConnection implements ChannelHost {
   readonly owner = this;
   vhost!: VHost;
+  access!: ResourceAccess;
   userName = "";
   frameMaxBytes: number;
   readonly maxMessageSizeBytes: number;
@@ -398,10 +399,9 @@ export class ServerConnection implements ChannelHost {
 
   private onOpen(args: MethodArgs["connection.open"]): void {
     this.expectState("open-wait", 10, 40);
-    if (!this.authenticator.canAccessVhost(this.userName, args.virtualHost)) {
-      throw protocolError(530, `access to vhost '${args.virtualHost}' refused for user '${this.userName}'`, 10, 40);
-    }
     try {
+      // RabbitMQ's order: the vhost must exist, then the user needs permissions in it (both 530).
+      this.access = this.authenticator.openVhost(this.userName, args.virtualHost);
       this.vhost = this.broker.vhost(args.virtualHost);
     } catch (error) {
       throw toAmqpError(error, 10, 40);

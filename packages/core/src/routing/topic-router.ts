@@ -19,10 +19,15 @@ import { TopicTrie } from "./topic-trie.js";
 export interface TopicRouterOptions {
   /**
    * Distinct routing keys whose results are cached; 0 disables the cache. The default holds the
-   * working set of the bench (10,000 distinct keys), at roughly 100 bytes per entry plus the result.
+   * bench's working set of 10,000 keys with room to spare. An entry costs about 100 bytes plus its key
+   * (at most 255) and 8 per destination, so a full cache of short keys and small results is 2-3 MB;
+   * it only fills that far on an exchange that really sees that many distinct keys.
    */
   routeCacheEntries?: number;
-  /** Results with more destinations than this are not cached. */
+  /**
+   * Results with more destinations than this are not cached: copying them out costs about as much as
+   * walking the trie again, and they would dominate the cache's memory.
+   */
   routeCacheMaxDestinations?: number;
 }
 

@@ -1,0 +1,305 @@
+/**
+ * The messages/ log of the WalStore: persistent messages, their settlements, and the bookkeeping that
+ * keeps disk use bounded by the live backlog.
+ *
+ *   MESSAGE  appended once per publish, listing every durable queue it reached
+ *   SETTLE   one per queue per event-loop turn, listing the message ids that left that queue
+ *
+ * Disk space: a segment's unsettled references are counted. Segments are deleted only from the oldest
+ * end: a SETTLE record must never disappear while the message it settles still sits in an older
+ * segment, or recovery would bring a settled message back. When the log holds much more than the live
+ * data (more than 2x plus two segments), the oldest segment is compacted: its live messages are appended
+ * again (listing only the queues that still hold them), committed, and the segment is deleted.
+ *
+ * Recovery sorts messages by id (publish order), so compaction never changes a queue's order.
+ */
+import { type FsyncPolicy, Wal, type WalOptions, type WalState } from "@leveret/wal";
+import type { Message } from "./message.js";
+import type { RecoveredMessage } from "./store.js";
+import {
+  decodeMessageRecord,
+  encodeMessageRecord,
+  MessageRecord,
+  packDefinition,
+  unpackDefinition,
+} from "./wal-records.js";
+
+interface LiveMessage {
+  segment: number;
+  /** Record size, for the live-bytes accounting behind compaction. */
+  bytes: number;
+  /** Durable queues still holding it. */
+  queues: string[];
+}
+
+export interface MessageLogEvents {
+  onFatal(error: Error): void;
+  onDiskFull(full: boolean): void;
+}
+
+export interface MessageLogOptions extends Omit<WalOptions, "onStateChange"> {
+  fsync?: FsyncPolicy;
+}
+
+export interface MessageLogStats {
+  liveMessages: number;
+  liveBytes: number;
+  diskBytes: number;
+  compactions: number;
+  segmentsDeleted: number;
+}
+
+export class MessageLog {
+  private readonly live = new Map<number, LiveMessage>();
+  private readonly segmentRefs = new Map<number, number>();
+  private readonly segmentLiveBytes = new Map<number, number>();
+  private liveBytes = 0;
+  private pendingSettles = new Map<string, number[]>();
+  private settleFlushScheduled = false;
+  /** Messages appended since the last commit() call: voided if that commit fails for lack of space. */
+  private uncommitted: number[] = [];
+  private maintaining = false;
+  private compactions = 0;
+  private segmentsDeleted = 0;
+
+  private constructor(
+    private readonly wal: Wal,
+    private readonly segmentSizeBytes: number,
+    private readonly events: MessageLogEvents,
+  ) {}
+
+  static async open(
+    options: MessageLogOptions,
+    validQueue: (queueId: string) => boolean,
+    events: MessageLogEvents,
+  ): Promise<{ log: MessageLog; messages: RecoveredMessage[]; maxId: number }> {
+    const recovered = new Map<number, { message: Message; queues: Set<string>; segment: number; bytes: number }>();
+    let maxId = 0;
+    let log: MessageLog | undefined;
+    const wal = await Wal.open(
+      {
+        ...options,
+        onStateChange: (state: WalState) => log?.onWalState(state),
+      },
+      ({ type, payload, position }) => {
+        if (type === MessageRecord.Message) {
+          const { header, rawProperties, body } = decodeMessageRecord(payload);
+          maxId = Math.max(maxId, header.id);
+          const message: Message = {
+            id: header.id,
+            exchange: header.exchange,
+            routingKey: header.routingKey,
+            properties: {},
+            rawProperties,
+            body,
+            persistent: true,
+          };
+          // A compacted copy replaces the original: its queue list is the newer truth.
+          recovered.set(header.id, { message, queues: new Set(header.queues), segment: position.segment, bytes: position.length });
+        } else if (type === MessageRecord.Settle) {
+          const { q, ids } = unpackDefinition<{ q: string; ids: number[] }>(payload);
+          for (const id of ids) {
+            const entry = recovered.get(id);
+            if (!entry) continue;
+            entry.queues.delete(q);
+            if (entry.queues.size === 0) recovered.delete(id);
+          }
+        }
+      },
+    );
+    log = new MessageLog(wal, options.segmentSizeBytes ?? 64 * 1024 * 1024, events);
+    const ordered = [...recovered.values()].sort((a, b) => a.message.id - b.message.id);
+    const messages: RecoveredMessage[] = [];
+    for (const entry of ordered) {
+      const queueIds = [...entry.queues].filter(validQueue);
+      if (queueIds.length === 0) continue;
+      messages.push({ message: entry.message, queueIds });
+      log.track(entry.message.id, entry.segment, entry.bytes, queueIds);
+    }
+    return { log, messages, maxId };
+  }
+
+  append(message: Message, queueIds: readonly string[]): void {
+    const payload = encodeMessageRecord(
+      {
+        id: message.id,
+        exchange: message.exchange,
+        routingKey: message.routingKey,
+        queues: queueIds as string[],
+        propertiesLength: message.rawProperties.length,
+      },
+      message.rawProperties,
+      message.body,
+    );
+    const position = this.wal.append(MessageRecord.Message, payload);
+    this.track(message.id, position.segment, position.length, [...queueIds]);
+    this.uncommitted.push(message.id);
+  }
+
+  settle(queueId: string, messageId: number): void {
+    let ids = this.pendingSettles.get(queueId);
+    if (!ids) {
+      ids = [];
+      this.pendingSettles.set(queueId, ids);
+    }
+    ids.push(messageId);
+    if (!this.settleFlushScheduled) {
+      this.settleFlushScheduled = true;
+      setImmediate(() => this.flushSettles(true));
+    }
+  }
+
+  commit(): Promise<void> {
+    this.flushSettles(false);
+    const appended = this.uncommitted;
+    this.uncommitted = [];
+    const commit = this.wal.commit();
+    if (appended.length > 0) {
+      commit.catch((error: Error & { code?: string }) => {
+        // The log rolled the batch back: those records do not exist; stop counting them as live.
+        if (error.code === "WAL_NO_SPACE") for (const id of appended) this.untrack(id);
+      });
+    }
+    return commit;
+  }
+
+  get idle(): boolean {
+    return this.wal.idle && this.pendingSettles.size === 0;
+  }
+
+  stats(): MessageLogStats & { corruptRecordsSkipped: number } {
+    const wal = this.wal.stats();
+    return {
+      liveMessages: this.live.size,
+      liveBytes: this.liveBytes,
+      diskBytes: wal.totalBytes,
+      compactions: this.compactions,
+      segmentsDeleted: this.segmentsDeleted,
+      corruptRecordsSkipped: wal.corruptRecordsSkipped,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.flushSettles(false);
+    await this.wal.close();
+  }
+
+  // ---- internals ----
+
+  private onWalState(state: WalState): void {
+    if (state.failed) this.events.onFatal(state.error ?? new Error("the message log failed"));
+    this.events.onDiskFull(state.blockedByDiskFull);
+  }
+
+  private track(id: number, segment: number, bytes: number, queues: string[]): void {
+    this.live.set(id, { segment, bytes, queues });
+    this.segmentRefs.set(segment, (this.segmentRefs.get(segment) ?? 0) + queues.length);
+    this.segmentLiveBytes.set(segment, (this.segmentLiveBytes.get(segment) ?? 0) + bytes);
+    this.liveBytes += bytes;
+  }
+
+  private untrack(id: number): void {
+    const live = this.live.get(id);
+    if (!live) return;
+    this.live.delete(id);
+    this.segmentRefs.set(live.segment, (this.segmentRefs.get(live.segment) ?? 0) - live.queues.length);
+    this.segmentLiveBytes.set(live.segment, (this.segmentLiveBytes.get(live.segment) ?? 0) - live.bytes);
+    this.liveBytes -= live.bytes;
+  }
+
+  private flushSettles(commit: boolean): void {
+    this.settleFlushScheduled = false;
+    if (this.pendingSettles.size === 0) return;
+    const batch = this.pendingSettles;
+    this.pendingSettles = new Map();
+    for (const [queueId, ids] of batch) {
+      this.wal.append(MessageRecord.Settle, packDefinition({ q: queueId, ids }));
+      for (const id of ids) this.release(id, queueId);
+    }
+    // A lost settle only causes a redelivery, so nobody waits for this commit; it just gets the
+    // records written. A failed sync is still fatal (reported through onWalState).
+    if (commit) this.wal.commit().catch(() => {});
+    void this.maintain();
+  }
+
+  private release(id: number, queueId: string): void {
+    const live = this.live.get(id);
+    if (!live) return;
+    const index = live.queues.indexOf(queueId);
+    if (index < 0) return;
+    live.queues.splice(index, 1);
+    this.segmentRefs.set(live.segment, (this.segmentRefs.get(live.segment) ?? 1) - 1);
+    if (live.queues.length === 0) {
+      this.live.delete(id);
+      this.segmentLiveBytes.set(live.segment, (this.segmentLiveBytes.get(live.segment) ?? 0) - live.bytes);
+      this.liveBytes -= live.bytes;
+    }
+  }
+
+  /** Deletes settled segments from the oldest end, and compacts the oldest when the log is bloated. */
+  private async maintain(): Promise<void> {
+    if (this.maintaining) return;
+    this.maintaining = true;
+    try {
+      for (;;) {
+        const oldest = this.wal.segments()[0];
+        if (!oldest || !oldest.sealed) return;
+        if ((this.segmentRefs.get(oldest.segment) ?? 0) <= 0) {
+          await this.deleteSegment(oldest.segment);
+          continue;
+        }
+        const diskBytes = this.wal.stats().totalBytes;
+        if (diskBytes <= 2 * this.liveBytes + 2 * this.segmentSizeBytes) return;
+        await this.compact(oldest.segment);
+      }
+    } catch (error) {
+      // Out of space: compaction waits for room (the disk alarm is up); anything else is fatal.
+      if ((error as { code?: string }).code !== "WAL_NO_SPACE") this.events.onFatal(error as Error);
+    } finally {
+      this.maintaining = false;
+    }
+  }
+
+  private async compact(segment: number): Promise<void> {
+    const found: { header: ReturnType<typeof decodeMessageRecord>["header"]; rawProperties: Buffer; body: Buffer }[] = [];
+    await this.wal.readSegment(segment, ({ type, payload }) => {
+      if (type === MessageRecord.Message) found.push(decodeMessageRecord(payload));
+    });
+    // Synchronously from here to the appends: the queue lists copied are exactly the live ones, so no
+    // SETTLE can slip in between reading a list and writing the copy.
+    const moved: { id: number; queues: string[]; from: LiveMessage }[] = [];
+    for (const { header, rawProperties, body } of found) {
+      const live = this.live.get(header.id);
+      if (!live || live.segment !== segment) continue;
+      const queues = [...live.queues];
+      const position = this.wal.append(
+        MessageRecord.Message,
+        encodeMessageRecord({ ...header, queues }, rawProperties, body),
+      );
+      this.untrack(header.id);
+      this.track(header.id, position.segment, position.length, queues);
+      moved.push({ id: header.id, queues, from: live });
+    }
+    try {
+      await this.wal.commit();
+    } catch (error) {
+      // The copies do not exist: the originals stay live where they were.
+      for (const { id, from } of moved) {
+        const live = this.live.get(id);
+        if (!live) continue;
+        this.untrack(id);
+        this.track(id, from.segment, from.bytes, live.queues);
+      }
+      throw error;
+    }
+    this.compactions++;
+    if ((this.segmentRefs.get(segment) ?? 0) <= 0) await this.deleteSegment(segment);
+  }
+
+  private async deleteSegment(segment: number): Promise<void> {
+    await this.wal.deleteSegment(segment);
+    this.segmentRefs.delete(segment);
+    this.segmentLiveBytes.delete(segment);
+    this.segmentsDeleted++;
+  }
+}
