@@ -2,12 +2,16 @@
  * The `leveret` command line: parses flags with commander, resolves the config (flags > env >
  * defaults), starts the broker and prints one line `listening on amqp://HOST:PORT` when ready.
  * SIGINT/SIGTERM shut it down cleanly. Any configuration problem is one line on stderr and exit 1.
+ * `leveret users …` and `leveret vhosts …` manage access control in the data dir instead of running.
  */
 import { Command, CommanderError } from "commander";
 import { pino } from "pino";
 import { type RawSettings, resolveConfig } from "./config.js";
 import { ConfigError } from "./config-error.js";
 import { startLeveret, VERSION } from "./leveret.js";
+import { type AdminTask, runAdminTask } from "./security-admin.js";
+import { addUsersCommand } from "./users-command.js";
+import { addVhostsCommand } from "./vhosts-command.js";
 
 function buildProgram(): Command {
   return new Command("leveret")
@@ -25,12 +29,18 @@ function buildProgram(): Command {
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)")
     .option("--memory-high-watermark <fraction>", "block publishers above this fraction of RAM (default 0.4)")
     .option("--disk-free-limit-bytes <bytes>", "block publishers below this much free disk (default 50000000)")
+    .option("--definitions <file>", "RabbitMQ definitions JSON to import at start (env LEVERET_DEFINITIONS)")
+    // No subcommand runs the broker; `users` and `vhosts` manage access control instead.
+    .action(() => {})
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 }
 
 export async function main(argv: readonly string[]): Promise<number | undefined> {
   const program = buildProgram();
+  const admin: { task?: AdminTask } = {};
+  addUsersCommand(program, (task) => (admin.task = task));
+  addVhostsCommand(program, (task) => (admin.task = task));
   try {
     program.parse(argv as string[]);
   } catch (error) {
@@ -39,6 +49,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     }
     throw error;
   }
+  if (admin.task) return runAdminTask(admin.task);
   let config: ReturnType<typeof resolveConfig>;
   try {
     config = resolveConfig(program.opts<RawSettings>(), process.env);

@@ -14,7 +14,8 @@ export interface DataDirLock {
   release(): Promise<void>;
 }
 
-export async function prepareDataDir(dataDir: string): Promise<DataDirLock> {
+/** `inUseHint` ends the message when another process holds the dir (what the user should do). */
+export async function prepareDataDir(dataDir: string, inUseHint = "set --data-dir / LEVERET_DATA_DIR"): Promise<DataDirLock> {
   const dir = resolve(dataDir);
   try {
     await mkdir(dir, { recursive: true });
@@ -28,7 +29,7 @@ export async function prepareDataDir(dataDir: string): Promise<DataDirLock> {
   const lockPath = join(dir, LOCK_FILE);
   const holder = await readLockHolder(lockPath);
   if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
-    throw new ConfigError(`data dir '${dir}' is in use by another broker (pid ${holder}); set --data-dir / LEVERET_DATA_DIR`);
+    throw new ConfigError(`data dir '${dir}' is in use by another broker (pid ${holder}); ${inUseHint}`);
   }
   await writeFile(lockPath, String(process.pid));
   return {

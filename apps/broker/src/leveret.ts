@@ -1,5 +1,6 @@
 /**
- * Wires a running broker: data dir -> WAL-backed store -> routing core (recovery) -> AMQP listener.
+ * Wires a running broker: data dir -> access control (security-setup.ts) -> WAL-backed store -> routing
+ * core (recovery) -> AMQP listener.
  * A fatal storage error (a failed fdatasync) stops the process: after such an error the kernel may
  * have dropped dirty pages, so the only safe state is the one a restart recovers from disk.
  */
@@ -11,6 +12,7 @@ import type { BrokerConfig } from "./config.js";
 import { ConfigError } from "./config-error.js";
 import { prepareDataDir } from "./data-dir.js";
 import { ResourceMonitor, systemProbe } from "./resource-monitor.js";
+import { SecuritySetup } from "./security-setup.js";
 
 export interface RunningLeveret {
   readonly host: string;
@@ -26,7 +28,15 @@ export const VERSION: string = (
 
 export async function startLeveret(config: BrokerConfig, logger: Logger): Promise<RunningLeveret> {
   const lock = await prepareDataDir(config.dataDir);
+  let security: SecuritySetup;
+  try {
+    security = await SecuritySetup.prepare(lock.path, config.definitions, logger);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   const server = new AmqpServer({
+    authenticator: security.authenticator,
     frameMaxBytes: config.frameMaxBytes,
     heartbeatSeconds: config.heartbeatSeconds,
     maxMessageSizeBytes: config.maxMessageSizeBytes,
@@ -51,8 +61,16 @@ export async function startLeveret(config: BrokerConfig, logger: Logger): Promis
     logger.fatal({ err: error }, "storage failed; stopping so that a restart recovers from what is on disk");
     process.exit(70);
   });
-  const broker = await Broker.open({ store, propertiesCodec: basicPropertiesCodec });
+  const broker = await Broker.open({ store, vhosts: security.vhosts, propertiesCodec: basicPropertiesCodec });
   logger.info({ ...broker.recovered, dataDir: lock.path }, "recovered");
+  try {
+    await security.apply(broker);
+  } catch (error) {
+    await server.close("startup failed");
+    await broker.close();
+    await lock.release();
+    throw error;
+  }
   server.attach(broker);
   const monitor = new ResourceMonitor(
     {

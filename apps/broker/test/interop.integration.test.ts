@@ -15,29 +15,40 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const exec = promisify(execFile);
 const PYTHON = "/usr/bin/python3";
 const FIXTURES = join(import.meta.dirname, "fixtures", "pika");
+const INTEROP = join(import.meta.dirname, "fixtures", "interop");
 const required = process.env.LEVERET_REQUIRE_INTEROP === "1";
 
-async function hasPika(): Promise<boolean> {
+async function hasModule(name: string): Promise<boolean> {
   if (!existsSync(PYTHON)) return false;
   try {
-    await exec(PYTHON, ["-c", "import pika"]);
+    await exec(PYTHON, ["-c", `import ${name}`]);
     return true;
   } catch {
     return false;
   }
 }
 
-const pikaAvailable = await hasPika();
+const pikaAvailable = await hasModule("pika");
+const kombuAvailable = await hasModule("kombu");
 const amqpToolsAvailable = existsSync("/usr/bin/amqp-publish") && existsSync("/usr/bin/amqp-get");
 
 if (required) {
   it("has the interop tools installed (LEVERET_REQUIRE_INTEROP=1)", () => {
-    expect({ pika: pikaAvailable, amqpTools: amqpToolsAvailable }).toEqual({ pika: true, amqpTools: true });
+    expect({ pika: pikaAvailable, kombu: kombuAvailable, amqpTools: amqpToolsAvailable }).toEqual({
+      pika: true,
+      kombu: true,
+      amqpTools: true,
+    });
   });
-} else if (!pikaAvailable || !amqpToolsAvailable) {
+} else if (!pikaAvailable || !kombuAvailable || !amqpToolsAvailable) {
   console.warn(
-    `interop tests skipped: python3-pika ${pikaAvailable ? "found" : "missing"}, amqp-tools ${amqpToolsAvailable ? "found" : "missing"} (apt-get install -y python3-pika amqp-tools)`,
+    `some interop tests skipped: python3-pika ${pikaAvailable ? "found" : "missing"}, python3-kombu ${kombuAvailable ? "found" : "missing"}, amqp-tools ${amqpToolsAvailable ? "found" : "missing"} (apt-get install -y python3-pika python3-kombu amqp-tools)`,
   );
+}
+
+async function runFixture(name: string): Promise<string> {
+  const { stdout } = await exec(PYTHON, [join(INTEROP, name), String(broker.port)], { timeout: 30_000 });
+  return stdout.trim();
 }
 
 let broker: RunningBroker;
@@ -108,6 +119,26 @@ print(sum(got), len(got))
     await writeFile(path, script);
     const { stdout } = await exec(PYTHON, [path]);
     expect(stdout.trim()).toBe(`${(49 * 50) / 2} 50`);
+  });
+});
+
+describe.runIf(pikaAvailable)("pika beyond the seed", () => {
+  it("SelectConnection (the asynchronous adapter) with confirms and manual acks", async () => {
+    expect(await runFixture("pika_select_confirms.py")).toBe("acked 200 consumed 200");
+  });
+
+  it("transactions: rollback discards, commit keeps", async () => {
+    expect(await runFixture("pika_tx.py")).toBe("0 1");
+  });
+
+  it("dead-lettering by TTL expiry and by rejection, with x-death reasons", async () => {
+    expect(await runFixture("pika_dead_letter.py")).toBe("expires:expired,rejected:rejected");
+  });
+});
+
+describe.runIf(kombuAvailable)("kombu", () => {
+  it("publishes with confirms through a direct exchange and consumes with acks", async () => {
+    expect(await runFixture("kombu_roundtrip.py")).toBe("[0, 1, 2, 3, 4]");
   });
 });
 

@@ -18,7 +18,12 @@ import {
   passwordHashProblem,
   verifyPassword,
 } from "./password-hash.js";
-import { type PermissionPatterns, permissionPatternProblem, type ResourceAccess, VhostPermissions } from "./permissions.js";
+import {
+  type PermissionPatterns,
+  permissionPatternProblem,
+  type ResourceAccess,
+  VhostPermissions,
+} from "./permissions.js";
 
 export interface UserDefinition {
   name: string;
@@ -107,7 +112,12 @@ export class AccessControl {
   /** A new user with a password hashed as RabbitMQ does (SHA-256). */
   addUser(name: string, password: string, tags: readonly string[] = []): void {
     if (this.users.has(name)) throw preconditionFailed(`user '${name}' already exists`);
-    this.putUser({ name, passwordHash: hashPassword(password), hashingAlgorithm: DEFAULT_HASHING_ALGORITHM, tags: [...tags] });
+    this.putUser({
+      name,
+      passwordHash: hashPassword(password),
+      hashingAlgorithm: DEFAULT_HASHING_ALGORITHM,
+      tags: [...tags],
+    });
   }
 
   /** Creates or replaces a user with a ready hash (a definitions import does this). */
@@ -187,7 +197,8 @@ export class AccessControl {
     this.requireUser(user);
     if (!this.vhosts.has(vhost)) throw notFound(`no vhost '${vhost}'`);
     for (const source of [patterns.configure, patterns.write, patterns.read]) {
-      if (typeof source !== "string") throw preconditionFailed(`permissions of user '${user}' in vhost '${vhost}' must be strings`);
+      if (typeof source !== "string")
+        throw preconditionFailed(`permissions of user '${user}' in vhost '${vhost}' must be strings`);
       const problem = permissionPatternProblem(source);
       if (problem !== undefined) throw preconditionFailed(problem);
     }
@@ -243,7 +254,8 @@ export class AccessControl {
 }
 
 function checkName(kind: "user" | "vhost", name: string): void {
-  if (typeof name !== "string" || name === "") throw preconditionFailed(`a ${kind} name must be a non-empty string`);
+  if (typeof name !== "string" || name === "")
+    throw preconditionFailed(`a ${kind} name must be a non-empty string`);
   if (Buffer.byteLength(name) > NAME_MAX_BYTES) {
     throw preconditionFailed(`${kind} name '${name.slice(0, 40)}…' is longer than ${NAME_MAX_BYTES} bytes`);
   }
@@ -252,7 +264,8 @@ function checkName(kind: "user" | "vhost", name: string): void {
 function normalizeTags(tags: readonly string[]): string[] {
   const unique: string[] = [];
   for (const tag of tags) {
-    if (typeof tag !== "string") throw preconditionFailed(`user tags must be strings, got ${JSON.stringify(tag)}`);
+    if (typeof tag !== "string")
+      throw preconditionFailed(`user tags must be strings, got ${JSON.stringify(tag)}`);
     const trimmed = tag.trim();
     if (trimmed !== "" && !unique.includes(trimmed)) unique.push(trimmed);
   }

@@ -79,11 +79,13 @@ export class Broker {
   }
 
   async close(): Promise<void> {
+    for (const vhost of this.vhosts.values()) vhost.close();
     await this.store.close();
   }
 
   private addVhost(name: string): VHost {
-    const vhost = new VHost(name, this.store, () => this.nextId++);
+    const options = this.propertiesCodec ? { propertiesCodec: this.propertiesCodec } : {};
+    const vhost = new VHost(name, this.store, () => this.nextId++, options);
     this.vhosts.set(name, vhost);
     return vhost;
   }

@@ -30,7 +30,7 @@ export interface DeadLetterHost {
   readonly exchanges: ReadonlyMap<string, Exchange>;
   route(exchange: Exchange, routingKey: string, headers: Record<string, unknown> | undefined): Queue[];
   /** Stores (when persistent and durable) and enqueues a routed message. */
-  enqueueRouted(message: Message, targets: readonly Queue[]): unknown;
+  enqueueRouted(message: Message, targets: readonly Queue[]): { stored: boolean };
 }
 
 export class DeadLetterPublisher {
@@ -38,6 +38,8 @@ export class DeadLetterPublisher {
     private readonly host: DeadLetterHost,
     private readonly codec: PropertiesCodec | undefined,
     private readonly nextMessageId: () => number,
+    /** Makes stored appends durable; nobody waits for it (no publisher confirm covers a dead letter). */
+    private readonly commitSoon: () => void,
     private readonly nowMs: () => number = Date.now,
   ) {}
 
@@ -70,9 +72,13 @@ export class DeadLetterPublisher {
     );
     // BCC keys route the first publish only; RabbitMQ strips the header before any queue sees it.
     if (headers?.BCC !== undefined) changes.BCC = undefined;
-    const rawProperties = codec.rewrite(message.rawProperties, { headers: changes, clear: ["expiration"] });
+    const rawProperties = codec.rewrite(message.rawProperties, {
+      headers: changes,
+      clear: ["expiration"],
+      sortHeaders: true,
+    });
     const properties = codec.decode(rawProperties);
-    const routingKeys = deadLetterRoutingKeys(message.routingKey, headers, dlrk);
+    const routingKeys = deadLetterRoutingKeys(message.routingKey, headers, dlrk, message.extraRoutingKeys);
     const targets = this.targets(exchange, routingKeys, properties.headers, reason);
     if (targets.length === 0) return 0;
     const deadLettered: Message = {
@@ -83,14 +89,22 @@ export class DeadLetterPublisher {
       rawProperties,
       body: message.body,
       persistent: message.persistent,
+      // A later death without a dead-letter routing key routes by these keys again, as in RabbitMQ.
+      ...(routingKeys.length > 1 ? { extraRoutingKeys: routingKeys.slice(1) } : {}),
     };
-    this.host.enqueueRouted(deadLettered, targets);
+    if (this.host.enqueueRouted(deadLettered, targets).stored) this.commitSoon();
     return targets.length;
   }
 
-  private targets(exchange: Exchange, routingKeys: readonly string[], headers: Record<string, unknown> | undefined, reason: DeadLetterReason): Queue[] {
+  private targets(
+    exchange: Exchange,
+    routingKeys: readonly string[],
+    headers: Record<string, unknown> | undefined,
+    reason: DeadLetterReason,
+  ): Queue[] {
     const found = new Set<Queue>();
-    for (const key of routingKeys) for (const target of this.host.route(exchange, key, headers)) found.add(target);
+    for (const key of routingKeys)
+      for (const target of this.host.route(exchange, key, headers)) found.add(target);
     const targets: Queue[] = [];
     for (const target of found) {
       if (reason !== "rejected" && isDeathCycle(target.name, headers?.["x-death"])) continue;

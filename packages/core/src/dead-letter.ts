@@ -98,13 +98,19 @@ export function carbonCopyKeys(headers: Readonly<Table> | undefined, name: "CC" 
   return value.filter((key): key is string => typeof key === "string");
 }
 
-/** The routing keys a dead-lettered message is published with. */
+/**
+ * The routing keys a dead-lettered message is published with: the dead-letter routing key alone, or
+ * every key the message was first routed with (its own, CC and BCC; `extraRoutingKeys` when known,
+ * else what the CC and BCC headers still say).
+ */
 export function deadLetterRoutingKeys(
   routingKey: string,
   headers: Readonly<Table> | undefined,
   deadLetterRoutingKey: string | undefined,
+  extraRoutingKeys?: readonly string[],
 ): string[] {
   if (deadLetterRoutingKey !== undefined) return [deadLetterRoutingKey];
+  if (extraRoutingKeys !== undefined) return [routingKey, ...extraRoutingKeys];
   return [routingKey, ...carbonCopyKeys(headers, "CC"), ...carbonCopyKeys(headers, "BCC")];
 }
 

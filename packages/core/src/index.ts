@@ -3,6 +3,8 @@ export type { PermissionDefinition, SecuritySnapshot, UserDefinition } from "./a
 export { Broker } from "./broker.js";
 export type { BrokerOptions, RecoverySummary } from "./broker.js";
 export type { Consumer } from "./consumer.js";
+export { deadLetterRoutingKeys, deathHeaderChanges, isDeathCycle } from "./dead-letter.js";
+export type { DeadLetterReason, DeathEvent } from "./dead-letter.js";
 export {
   accessRefused,
   CoreError,
@@ -18,7 +20,8 @@ export type { CoreErrorCode } from "./errors.js";
 export { Exchange, EXCHANGE_TYPES } from "./exchange.js";
 export type { Destination, ExchangeType } from "./exchange.js";
 export { PERSISTENT_DELIVERY_MODE } from "./message.js";
-export type { Message, MessageProperties, PropertiesCodec } from "./message.js";
+export type { Message, MessageProperties, PropertiesCodec, PropertiesRewrite } from "./message.js";
+export { parseExpiration } from "./message-expiry.js";
 export { MemoryStore } from "./memory-store.js";
 export {
   DEFAULT_HASHING_ALGORITHM,
@@ -37,8 +40,19 @@ export {
   VhostPermissions,
 } from "./permissions.js";
 export type { PermissionKind, PermissionPatterns, ResourceAccess, ResourceKind } from "./permissions.js";
+export { PriorityReadyList } from "./priority-ready-list.js";
 export { Queue } from "./queue.js";
-export type { QueueEntry } from "./queue.js";
+export type { DeadLetterSink, QueueEntry } from "./queue.js";
+export {
+  assertQueueArgumentsEquivalent,
+  MAX_EXPIRY_MS,
+  MAX_PRIORITY,
+  queueSettings,
+  validateQueueDeclaration,
+} from "./queue-arguments.js";
+export type { OverflowBehaviour, QueueFlags, QueueSettings, QueueType } from "./queue-arguments.js";
+export { FifoReadyList } from "./ready-list.js";
+export type { ReadyList } from "./ready-list.js";
 export type {
   BindingDefinition,
   ExchangeDefinition,
@@ -50,6 +64,12 @@ export type {
 } from "./store.js";
 export { SECURITY_FILE_NAME, SecurityFile } from "./security-file.js";
 export { DEFAULT_EXCHANGE, VHost } from "./vhost.js";
-export type { ExchangeDeclaration, PublishResult, QueueDeclaration, QueueDeclareResult } from "./vhost.js";
+export type {
+  ExchangeDeclaration,
+  PublishResult,
+  QueueDeclaration,
+  QueueDeclareResult,
+  VHostOptions,
+} from "./vhost.js";
 export { WalStore } from "./wal-store.js";
 export type { WalStoreOptions } from "./wal-store.js";

@@ -45,7 +45,11 @@ export function expirationMsOf(expiration: string | undefined): number | undefin
 }
 
 /** When a message entering a queue now expires there; undefined when it never does. */
-export function expiresAtMs(nowMs: number, queueTtlMs: number | undefined, expiration: string | undefined): number | undefined {
+export function expiresAtMs(
+  nowMs: number,
+  queueTtlMs: number | undefined,
+  expiration: string | undefined,
+): number | undefined {
   const messageTtlMs = expirationMsOf(expiration);
   if (queueTtlMs === undefined && messageTtlMs === undefined) return undefined;
   return nowMs + Math.min(queueTtlMs ?? Number.POSITIVE_INFINITY, messageTtlMs ?? Number.POSITIVE_INFINITY);

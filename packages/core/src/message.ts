@@ -40,6 +40,8 @@ export interface PropertiesCodec {
 export interface PropertiesRewrite {
   headers?: Record<string, unknown>;
   clear?: readonly (keyof MessageProperties)[];
+  /** Write the header table with its keys in sorted order (RabbitMQ re-sorts it when it dead-letters). */
+  sortHeaders?: boolean;
 }
 
 export interface Message {
@@ -52,6 +54,11 @@ export interface Message {
   readonly body: Buffer;
   /** delivery_mode = 2 */
   readonly persistent: boolean;
+  /**
+   * The CC and BCC keys it was routed with besides `routingKey` (sender-selected distribution), which
+   * dead-lettering routes by again. Not stored: after a restart the CC header stands in (BCC is gone).
+   */
+  readonly extraRoutingKeys?: readonly string[];
 }
 
 export const PERSISTENT_DELIVERY_MODE = 2;

@@ -39,7 +39,8 @@ export function hashPassword(
   algorithm: HashingAlgorithm = DEFAULT_HASHING_ALGORITHM,
   salt: Buffer = randomBytes(SALT_BYTES),
 ): string {
-  if (salt.length !== SALT_BYTES) throw new RangeError(`a password salt is ${SALT_BYTES} bytes, got ${salt.length}`);
+  if (salt.length !== SALT_BYTES)
+    throw new RangeError(`a password salt is ${SALT_BYTES} bytes, got ${salt.length}`);
   return Buffer.concat([salt, saltedDigest(algorithm, salt, password)]).toString("base64");
 }
 

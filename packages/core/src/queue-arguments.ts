@@ -113,7 +113,9 @@ const STREAM_ONLY_ARGUMENTS: readonly string[] = [
 const KNOWN_ARGUMENTS = new Set([...CLASSIC_ARGUMENTS, ...QUORUM_ARGUMENTS, ...STREAM_ONLY_ARGUMENTS]);
 
 /** The arguments compared when a queue is declared again (RabbitMQ ignores the others). */
-const EQUIVALENCE_KEYS: readonly string[] = [...KNOWN_ARGUMENTS].filter((key) => key !== "x-queue-master-locator");
+const EQUIVALENCE_KEYS: readonly string[] = [...KNOWN_ARGUMENTS].filter(
+  (key) => key !== "x-queue-master-locator",
+);
 
 /**
  * Checks a new queue's declaration; throws PRECONDITION_FAILED (406) with RabbitMQ's text for the first
@@ -165,7 +167,8 @@ export function validateQueueDeclaration(
         : !flags.durable
           ? "non-durable"
           : undefined;
-    if (property) throw preconditionFailed(`invalid property '${property}' for queue '${queue}' in vhost '${vhost}'`);
+    if (property)
+      throw preconditionFailed(`invalid property '${property}' for queue '${queue}' in vhost '${vhost}'`);
   }
 }
 
@@ -183,13 +186,18 @@ export function queueSettings(args: Readonly<Record<string, unknown>>): QueueSet
     expiresMs: integerOf(args["x-expires"]),
     maxLength: integerOf(args["x-max-length"]),
     maxLengthBytes: integerOf(args["x-max-length-bytes"]),
-    overflow: typeof overflow === "string" && OVERFLOW_VALUES.includes(overflow) ? (overflow as OverflowBehaviour) : "drop-head",
+    overflow:
+      typeof overflow === "string" && OVERFLOW_VALUES.includes(overflow)
+        ? (overflow as OverflowBehaviour)
+        : "drop-head",
     deadLetterExchange: typeof dlx === "string" ? dlx : undefined,
     deadLetterRoutingKey: typeof dlx === "string" && typeof dlrk === "string" ? dlrk : undefined,
-    maxPriority: maxPriority !== undefined && type === "classic" ? Math.min(maxPriority, MAX_PRIORITY) : undefined,
+    maxPriority:
+      maxPriority !== undefined && type === "classic" ? Math.min(maxPriority, MAX_PRIORITY) : undefined,
     singleActiveConsumer: args["x-single-active-consumer"] === true,
     // RabbitMQ 3.10 does not check x-delivery-limit's value; anything but a non-negative integer means none.
-    deliveryLimit: type === "quorum" && deliveryLimit !== undefined && deliveryLimit >= 0 ? deliveryLimit : undefined,
+    deliveryLimit:
+      type === "quorum" && deliveryLimit !== undefined && deliveryLimit >= 0 ? deliveryLimit : undefined,
     lazy: args["x-queue-mode"] === "lazy",
   };
 }
@@ -206,17 +214,16 @@ export function assertQueueArgumentsEquivalent(
   current: Readonly<Record<string, unknown>>,
 ): void {
   for (const key of EQUIVALENCE_KEYS) {
-    let got = received[key];
-    let have = current[key];
-    if (key === "x-queue-type") {
-      got ??= "classic";
-      have ??= "classic";
-    }
+    const got = received[key];
+    const have = current[key];
     if (sameArgumentValue(got, have)) continue;
+    if (key === "x-queue-type" && (got ?? "classic") === (have ?? "classic")) continue;
     const prefix = `inequivalent arg '${key}' for queue '${queue}' in vhost '${vhost}'`;
     let detail: string;
-    if (got === undefined) detail = `received none but current is the value '${show(have)}' of type '${fieldTypeName(have)}'`;
-    else if (have === undefined) detail = `received the value '${show(got)}' of type '${fieldTypeName(got)}' but current is none`;
+    if (got === undefined)
+      detail = `received none but current is the value '${show(have)}' of type '${fieldTypeName(have)}'`;
+    else if (have === undefined)
+      detail = `received the value '${show(got)}' of type '${fieldTypeName(got)}' but current is none`;
     else detail = `received '${show(got)}' but current is '${show(have)}'`;
     throw preconditionFailed(`${prefix}: ${detail}`);
   }
@@ -247,6 +254,14 @@ export function fieldTypeName(value: unknown): string {
       if (isDecimal(value)) return "decimal";
       return "table";
   }
+}
+
+/** Whether a queue holding `length` ready messages of `bodyBytes` is over its x-max-length(-bytes). */
+export function isOverLimit(settings: QueueSettings, length: number, bodyBytes: number): boolean {
+  return (
+    (settings.maxLength !== undefined && length > settings.maxLength) ||
+    (settings.maxLengthBytes !== undefined && bodyBytes > settings.maxLengthBytes)
+  );
 }
 
 /** A finite integer value (number or bigint) as a number, or undefined. */
@@ -287,12 +302,19 @@ function checkMaxPriority(value: unknown): string | undefined {
   return (integerOf(value) as number) > MAX_PRIORITY ? `{max_value_exceeded,${show(value)}}` : undefined;
 }
 
-function checkDeadLetterRoutingKey(value: unknown, args: Readonly<Record<string, unknown>>): string | undefined {
+function checkDeadLetterRoutingKey(
+  value: unknown,
+  args: Readonly<Record<string, unknown>>,
+): string | undefined {
   if (typeof value !== "string") return unacceptableType(value);
   return args["x-dead-letter-exchange"] === undefined ? "routing_key_but_no_dlx_defined" : undefined;
 }
 
-function checkEnum(value: unknown, allowed: readonly string[], invalid: (value: string) => string): string | undefined {
+function checkEnum(
+  value: unknown,
+  allowed: readonly string[],
+  invalid: (value: string) => string,
+): string | undefined {
   if (typeof value !== "string") return unacceptableType(value);
   return allowed.includes(value) ? undefined : invalid(value);
 }

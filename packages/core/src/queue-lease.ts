@@ -7,8 +7,12 @@
  * Not here: the deletion itself (the queue's owner does it from onExpired). After a restart a durable
  * queue's lease starts afresh, as in RabbitMQ.
  */
+/** Node's setTimeout holds at most this delay; a longer lease waits in several steps. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 export class QueueLease {
   private timer: NodeJS.Timeout | undefined;
+  private deadlineMs = 0;
 
   constructor(
     private readonly expiresMs: number,
@@ -19,23 +23,25 @@ export class QueueLease {
   renew(inUse: boolean): void {
     this.stop();
     if (inUse) return;
-    // Node timers hold at most 2^31-1 ms; a longer lease fires early and simply renews itself.
-    const delayMs = Math.min(this.expiresMs, 2 ** 31 - 1);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (delayMs < this.expiresMs) {
-        const rest = new QueueLease(this.expiresMs - delayMs, this.onExpired);
-        rest.renew(false);
-        this.timer = rest.timer;
-        return;
-      }
-      this.onExpired();
-    }, delayMs);
-    this.timer.unref?.();
+    this.deadlineMs = Date.now() + this.expiresMs;
+    this.wait(this.expiresMs);
   }
 
   stop(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  private wait(delayMs: number): void {
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        const leftMs = this.deadlineMs - Date.now();
+        if (leftMs > 0) this.wait(leftMs);
+        else this.onExpired();
+      },
+      Math.min(delayMs, MAX_TIMER_DELAY_MS),
+    );
+    this.timer.unref?.();
   }
 }

@@ -4,12 +4,23 @@
  * a persistent message on a durable queue is recorded in the store (no sync needed: a lost settle only
  * means a redelivery, which at-least-once allows).
  *
- * Not here: routing (exchanges), delivery tags (channels), the wire format.
+ * Queue arguments shape it (queue-arguments.ts): a priority ready list (x-max-priority), expiry at
+ * the heads with one timer (x-message-ttl, expiration), length limits with drop-head or refused
+ * publishes (x-max-length, x-max-length-bytes, x-overflow), a single active consumer, a lease
+ * (x-expires) and a delivery limit (quorum). Messages that die (rejected, expired, maxlen,
+ * delivery_limit) go to `deadLetterSink` before their settle is recorded.
+ *
+ * Not here: routing (exchanges), delivery tags (channels), the wire format, re-publishing dead messages.
  */
 import type { Consumer } from "./consumer.js";
-import { Deque } from "./deque.js";
+import type { DeadLetterReason } from "./dead-letter.js";
 import { accessRefused, assert } from "./errors.js";
-import type { Message } from "./message.js";
+import type { Message, PropertiesCodec } from "./message.js";
+import { ExpiryTimer, expiresAtMs } from "./message-expiry.js";
+import { PriorityReadyList } from "./priority-ready-list.js";
+import { isOverLimit, type QueueSettings, queueSettings } from "./queue-arguments.js";
+import { QueueLease } from "./queue-lease.js";
+import { FifoReadyList, type ReadyList } from "./ready-list.js";
 import type { MessageStore } from "./store.js";
 
 export interface QueueEntry {
@@ -22,7 +33,12 @@ export interface QueueEntry {
   readonly stored: boolean;
   /** Set once settled, so a double settle is caught. */
   settled: boolean;
+  /** When it expires on this queue (ms since the epoch), or undefined for never. */
+  readonly expiresAtMs: number | undefined;
 }
+
+/** Receives messages that die in a queue, to re-publish them through its dead-letter exchange. */
+export type DeadLetterSink = (queue: Queue, message: Message, reason: DeadLetterReason) => void;
 
 export interface QueueOptions {
   id: string;
@@ -44,11 +60,23 @@ export class Queue {
   readonly exclusiveOwner: object | undefined;
   readonly arguments: Record<string, unknown>;
   deleted = false;
-  /** Called when an auto-delete queue loses its last consumer. */
+  /** Called when an auto-delete queue loses its last consumer, or an x-expires lease runs out. */
   onUnused: ((queue: Queue) => void) | undefined;
+  /** What its x- arguments ask for. */
+  readonly settings: QueueSettings;
+  /** Set by the vhost: where dead messages go (only called when the queue has a dead-letter exchange). */
+  deadLetterSink: DeadLetterSink | undefined;
+  /** Set by the vhost: rewrites properties for quorum queues' x-delivery-count header. */
+  propertiesCodec: PropertiesCodec | undefined;
 
-  private readonly ready = new Deque<QueueEntry>();
+  private readonly ready: ReadyList;
   private readonly consumers: Consumer[] = [];
+  /** Consumers in the order they came: the first is the single active consumer. */
+  private readonly arrivals: Consumer[] = [];
+  private readonly expiry = new ExpiryTimer(() => this.expireDue());
+  private readonly lease: QueueLease | undefined;
+  /** Set once a message with an expiry arrives; until then expiry checks cost nothing. */
+  private mayExpire = false;
   private nextConsumer = 0;
   private nextSeq = 1;
   private unsettledCount = 0;
@@ -66,6 +94,11 @@ export class Queue {
     this.autoDelete = options.autoDelete;
     this.exclusiveOwner = options.exclusiveOwner;
     this.arguments = options.arguments;
+    this.settings = queueSettings(options.arguments);
+    const { maxPriority, expiresMs } = this.settings;
+    this.ready = maxPriority === undefined ? new FifoReadyList() : new PriorityReadyList(maxPriority);
+    this.lease = expiresMs === undefined ? undefined : new QueueLease(expiresMs, () => this.leaseExpired());
+    this.lease?.renew(false);
   }
 
   get messageCount(): number {
@@ -87,13 +120,36 @@ export class Queue {
 
   enqueue(message: Message, deliveryCount = 0): void {
     const stored = message.persistent && this.durable;
-    this.ready.push({ message, seq: this.nextSeq++, deliveryCount, stored, settled: false });
+    const { messageTtlMs } = this.settings;
+    const expiration = message.properties.expiration;
+    const nowMs = messageTtlMs === undefined && expiration === undefined ? 0 : Date.now();
+    const expiresAt = expiresAtMs(nowMs, messageTtlMs, expiration);
+    if (expiresAt !== undefined) this.mayExpire = true;
+    this.ready.push({ message, seq: this.nextSeq++, deliveryCount, stored, settled: false, expiresAtMs: expiresAt });
     this.dispatch();
+    this.dropOverLimit();
+    // TTL 0: the message could go only to a consumer ready right now; nobody took it, so it expires.
+    if (expiresAt !== undefined && expiresAt <= nowMs) this.expireHeads(nowMs + 1);
+    this.armExpiry();
+  }
+
+  /** reject-publish(-dlx): whether one more message fits (RabbitMQ counts ready messages and bytes). */
+  admits(message: Message): boolean {
+    if (this.settings.overflow === "drop-head") return true;
+    return !isOverLimit(this.settings, this.ready.length + 1, this.ready.bodyBytes + message.body.length);
+  }
+
+  /** A publish this queue did not admit: reject-publish-dlx dead-letters it (reason maxlen). */
+  refused(message: Message): void {
+    if (this.settings.overflow === "reject-publish-dlx") this.deadLetter(message, "maxlen");
   }
 
   /** basic.get: the next ready message, counted as delivered. */
   get(noAck: boolean): QueueEntry | undefined {
+    this.touch();
+    if (this.mayExpire) this.expireHeads(Date.now());
     const entry = this.ready.shift();
+    this.armExpiry();
     if (!entry) return undefined;
     entry.deliveryCount++;
     this.unsettledCount++;
@@ -109,6 +165,34 @@ export class Queue {
     if (entry.stored) this.store.settle(this.id, entry.message.id);
   }
 
+  /** basic.reject / basic.nack without requeue: dead-lettered (reason rejected), then settled. */
+  reject(entry: QueueEntry): void {
+    if (!this.deleted) this.deadLetter(entry.message, "rejected");
+    this.settle(entry);
+  }
+
+  /**
+   * The properties a delivery carries: quorum queues add x-delivery-count (how often the message came
+   * back) to redeliveries, and to every basic.get-ok, as RabbitMQ 3.10 does.
+   */
+  deliveryProperties(entry: QueueEntry, forGet = false): Buffer {
+    const returns = entry.deliveryCount - 1;
+    const wanted = forGet ? returns >= 0 : returns > 0;
+    if (this.settings.type !== "quorum" || !wanted || !this.propertiesCodec) return entry.message.rawProperties;
+    return this.propertiesCodec.rewrite(entry.message.rawProperties, { headers: { "x-delivery-count": BigInt(returns) } });
+  }
+
+  /** A use that renews an x-expires lease (declare, get, consumers coming and going). */
+  touch(): void {
+    this.lease?.renew(this.consumers.length > 0);
+  }
+
+  /** Broker shutdown: timers stop; nothing is settled. */
+  close(): void {
+    this.expiry.stop();
+    this.lease?.stop();
+  }
+
   /** Puts delivered messages back in their original position, marked redelivered. */
   requeue(entries: readonly QueueEntry[]): void {
     if (this.deleted) {
@@ -117,12 +201,21 @@ export class Queue {
       return;
     }
     const sorted = [...entries].sort((a, b) => b.seq - a.seq);
+    const limit = this.settings.deliveryLimit;
     for (const entry of sorted) {
       assert(!entry.settled, `requeue of settled message ${entry.message.id}`);
+      if (limit !== undefined && entry.deliveryCount > limit) {
+        // Returned more often than x-delivery-limit allows: it leaves the queue (quorum queues' rule).
+        this.deadLetter(entry.message, "delivery_limit");
+        this.settle(entry);
+        continue;
+      }
       this.unsettledCount--;
-      this.insertBySeq(entry);
+      this.ready.restore(entry);
     }
     this.dispatch();
+    this.dropOverLimit();
+    this.armExpiry();
   }
 
   /** Drops every ready message; returns how many. Unacked ones stay with their consumers. */
@@ -132,6 +225,7 @@ export class Queue {
       entry.settled = true;
       if (entry.stored) this.store.settle(this.id, entry.message.id);
     }
+    this.armExpiry();
     return dropped.length;
   }
 
@@ -146,7 +240,9 @@ export class Queue {
     this.assertCanConsume(consumer.exclusive);
     this.consumers.push(consumer);
     this.consumers.sort((a, b) => b.priority - a.priority);
+    this.arrivals.push(consumer);
     this.hadConsumer = true;
+    this.touch();
     this.dispatch();
   }
 
@@ -154,15 +250,22 @@ export class Queue {
     const index = this.consumers.indexOf(consumer);
     if (index < 0) return;
     this.consumers.splice(index, 1);
+    const wasActive = this.arrivals[0] === consumer;
+    this.arrivals.splice(this.arrivals.indexOf(consumer), 1);
     if (this.nextConsumer > index) this.nextConsumer--;
     if (this.consumers.length === 0 && this.autoDelete && this.hadConsumer && !this.deleted) {
       this.onUnused?.(this);
+      return;
     }
+    this.touch();
+    // With a single active consumer, the next in line takes over.
+    if (this.settings.singleActiveConsumer && wasActive) this.dispatch();
   }
 
   /** Deletion: consumers are told, ready messages are settled. Returns the ready count. */
   markDeleted(): number {
     this.deleted = true;
+    this.close();
     const count = this.purge();
     for (const consumer of this.consumers.splice(0)) consumer.cancelledByServer(this);
     return count;
@@ -176,6 +279,7 @@ export class Queue {
     if (this.dispatching || this.deleted) return;
     this.dispatching = true;
     try {
+      if (this.mayExpire) this.expireHeads(Date.now());
       while (this.ready.length > 0) {
         const consumer = this.pickConsumer();
         if (!consumer) break;
@@ -188,9 +292,14 @@ export class Queue {
     } finally {
       this.dispatching = false;
     }
+    this.armExpiry();
   }
 
   private pickConsumer(): Consumer | undefined {
+    if (this.settings.singleActiveConsumer) {
+      const active = this.arrivals[0];
+      return active?.hasCredit() ? active : undefined;
+    }
     const count = this.consumers.length;
     if (count === 0) return undefined;
     const topPriority = this.consumers[0]?.priority ?? 0;
@@ -214,19 +323,45 @@ export class Queue {
     return false;
   }
 
-  private insertBySeq(entry: QueueEntry): void {
-    const first = this.ready.peek();
-    if (!first || entry.seq < first.seq) {
-      this.ready.unshift(entry);
-      return;
+  /** Sends a dead message to the dead-letter exchange, when the queue has one. */
+  private deadLetter(message: Message, reason: DeadLetterReason): void {
+    if (this.settings.deadLetterExchange !== undefined) this.deadLetterSink?.(this, message, reason);
+  }
+
+  /** A ready message leaves without being delivered (expired, or dropped from the head by x-max-length). */
+  private dropReady(entry: QueueEntry, reason: DeadLetterReason): void {
+    this.deadLetter(entry.message, reason);
+    entry.settled = true;
+    if (entry.stored) this.store.settle(this.id, entry.message.id);
+  }
+
+  /** x-overflow=drop-head: the oldest ready messages go while the queue is over a limit. */
+  private dropOverLimit(): void {
+    if (this.settings.overflow !== "drop-head") return;
+    while (isOverLimit(this.settings, this.ready.length, this.ready.bodyBytes)) {
+      this.dropReady(this.ready.shift() as QueueEntry, "maxlen");
     }
-    let low = 0;
-    let high = this.ready.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if ((this.ready.at(mid) as QueueEntry).seq < entry.seq) low = mid + 1;
-      else high = mid;
+  }
+
+  private expireHeads(nowMs: number): void {
+    for (let entry = this.ready.shiftExpired(nowMs); entry; entry = this.ready.shiftExpired(nowMs)) {
+      this.dropReady(entry, "expired");
     }
-    this.ready.insertAt(low, entry);
+  }
+
+  private expireDue(): void {
+    if (this.deleted) return;
+    this.expireHeads(Date.now());
+    this.armExpiry();
+  }
+
+  private armExpiry(): void {
+    if (!this.mayExpire) return;
+    if (this.deleted) this.expiry.stop();
+    else this.expiry.arm(this.ready.nextExpiryMs(), Date.now());
+  }
+
+  private leaseExpired(): void {
+    if (!this.deleted && this.consumers.length === 0) this.onUnused?.(this);
   }
 }

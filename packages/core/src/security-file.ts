@@ -40,12 +40,15 @@ export class SecurityFile {
     let text: string;
     try {
       const { size } = await stat(this.path);
-      if (size > SECURITY_FILE_MAX_BYTES) throw this.problem(`is ${size} bytes, more than ${SECURITY_FILE_MAX_BYTES}`);
+      if (size > SECURITY_FILE_MAX_BYTES)
+        throw this.problem(`is ${size} bytes, more than ${SECURITY_FILE_MAX_BYTES}`);
       text = await readFile(this.path, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       if (error instanceof CoreError) throw error;
-      throw this.problem(`cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      throw this.problem(
+        `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
     }
     let json: unknown;
     try {
@@ -98,14 +101,21 @@ function toJson(snapshot: SecuritySnapshot) {
       tags: user.tags,
     })),
     vhosts: snapshot.vhosts.map((name) => ({ name })),
-    permissions: snapshot.permissions.map(({ user, vhost, configure, write, read }) => ({ user, vhost, configure, write, read })),
+    permissions: snapshot.permissions.map(({ user, vhost, configure, write, read }) => ({
+      user,
+      vhost,
+      configure,
+      write,
+      read,
+    })),
     pending_vhost_purges: snapshot.pendingVhostPurges,
   };
 }
 
 function parseSnapshot(json: unknown): SecuritySnapshot {
   const root = record(json, "the file");
-  if (root.format !== FORMAT) throw new Error(`has format ${JSON.stringify(root.format)}, expected "${FORMAT}"`);
+  if (root.format !== FORMAT)
+    throw new Error(`has format ${JSON.stringify(root.format)}, expected "${FORMAT}"`);
   return {
     users: list(root.users, "users").map((value, i) => {
       const user = record(value, `users[${i}]`);
@@ -116,7 +126,9 @@ function parseSnapshot(json: unknown): SecuritySnapshot {
         tags: list(user.tags, `users[${i}].tags`).map((tag, j) => text(tag, `users[${i}].tags[${j}]`)),
       };
     }),
-    vhosts: list(root.vhosts, "vhosts").map((value, i) => text(record(value, `vhosts[${i}]`).name, `vhosts[${i}].name`)),
+    vhosts: list(root.vhosts, "vhosts").map((value, i) =>
+      text(record(value, `vhosts[${i}]`).name, `vhosts[${i}].name`),
+    ),
     permissions: list(root.permissions, "permissions").map((value, i) => {
       const permission = record(value, `permissions[${i}]`);
       const field = (key: string) => text(permission[key], `permissions[${i}].${key}`);
@@ -135,7 +147,8 @@ function parseSnapshot(json: unknown): SecuritySnapshot {
 }
 
 function record(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${where} must be an object`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new Error(`${where} must be an object`);
   return value as Record<string, unknown>;
 }
 

@@ -7,6 +7,7 @@
  * exclusive queues.
  */
 import { randomBytes } from "node:crypto";
+import { DeadLetterPublisher } from "./dead-letter-publisher.js";
 import { assertEquivalent, assertEquivalentArguments } from "./equivalence.js";
 import {
   accessRefused,
@@ -17,8 +18,10 @@ import {
   resourceLocked,
 } from "./errors.js";
 import { type Destination, EXCHANGE_TYPES, Exchange, type ExchangeType } from "./exchange.js";
-import type { Message } from "./message.js";
+import type { Message, PropertiesCodec } from "./message.js";
+import { parseExpiration } from "./message-expiry.js";
 import { Queue } from "./queue.js";
+import { assertQueueArgumentsEquivalent, validateQueueDeclaration } from "./queue-arguments.js";
 import { validateHeadersBindingArgs } from "./routing/index.js";
 import type { BindingDefinition, MessageStore } from "./store.js";
 
@@ -55,6 +58,13 @@ export interface PublishResult {
   queues: number;
   /** Whether the store was asked to keep it (the confirm must wait for a commit). */
   stored: boolean;
+  /** A queue refused it (x-overflow reject-publish / reject-publish-dlx): a publisher confirm is a nack. */
+  rejected: boolean;
+}
+
+export interface VHostOptions {
+  /** Rewrites properties when dead-lettering (x-death) and for x-delivery-count; the adapter supplies it. */
+  propertiesCodec?: PropertiesCodec;
 }
 
 /** Supplies message ids; owned by the broker so ids are unique across vhosts. */
@@ -66,12 +76,19 @@ export class VHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   private readonly routed = new Set<Destination>();
+  private readonly deadLetters: DeadLetterPublisher;
+  private readonly propertiesCodec: PropertiesCodec | undefined;
 
   constructor(
     readonly name: string,
     private readonly store: MessageStore,
     private readonly nextMessageId: MessageIdSource,
+    options: VHostOptions = {},
   ) {
+    this.propertiesCodec = options.propertiesCodec;
+    // A failed commit reaches the store's fatal listeners; the promise itself has nobody to tell.
+    const commitSoon = () => void store.commit().catch(() => {});
+    this.deadLetters = new DeadLetterPublisher(this, options.propertiesCodec, nextMessageId, commitSoon);
     this.addExchange({ name: DEFAULT_EXCHANGE, type: "direct", durable: true });
     this.addExchange({ name: "amq.direct", type: "direct", durable: true });
     this.addExchange({ name: "amq.fanout", type: "fanout", durable: true });
@@ -130,13 +147,16 @@ export class VHost {
     if (declaration.passive) {
       if (!existing) throw notFound(`no queue '${name}' in vhost '${this.name}'`);
       this.assertAccessible(existing, owner);
+      existing.touch();
       return this.declareResult(existing);
     }
     if (existing) {
       this.assertAccessible(existing, owner, declaration.exclusive);
       this.assertQueueEquivalent(existing, declaration);
+      existing.touch();
       return this.declareResult(existing);
     }
+    const serverNamed = name === "";
     if (name === "") {
       const chosen = declaration.serverName;
       assert(chosen === undefined || chosen.startsWith("amq.gen-"), "server-chosen queue names start with amq.gen-");
@@ -144,6 +164,11 @@ export class VHost {
     } else if (name.startsWith("amq.")) {
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     }
+    validateQueueDeclaration(name, this.name, declaration.arguments, { ...declaration, serverNamed });
+    assert(
+      declaration.arguments["x-dead-letter-exchange"] === undefined || this.deadLetters.available,
+      "dead-lettering needs a PropertiesCodec (Broker.open's propertiesCodec)",
+    );
     const queue = this.addQueue({
       id: randomBytes(12).toString("hex"),
       name,
@@ -243,13 +268,15 @@ export class VHost {
     if (exchange.internal) {
       throw accessRefused(`cannot publish to internal exchange '${exchangeName}' in vhost '${this.name}'`);
     }
+    // RabbitMQ refuses a malformed expiration before routing, so even an unroutable publish fails.
+    if (properties.expiration !== undefined) parseExpiration(properties.expiration);
     let targets = this.route(exchange, routingKey, properties.headers);
     if (extraRoutingKeys && extraRoutingKeys.length > 0) {
       const all = new Set(targets);
       for (const key of extraRoutingKeys) for (const queue of this.route(exchange, key, properties.headers)) all.add(queue);
       targets = [...all];
     }
-    if (targets.length === 0) return { queues: 0, stored: false };
+    if (targets.length === 0) return { queues: 0, stored: false, rejected: false };
     const message: Message = {
       id: this.nextMessageId(),
       exchange: exchangeName,
@@ -258,18 +285,43 @@ export class VHost {
       rawProperties,
       body,
       persistent: properties.deliveryMode === 2,
+      ...(extraRoutingKeys && extraRoutingKeys.length > 0 ? { extraRoutingKeys } : {}),
     };
+    const { stored, rejected } = this.enqueueRouted(message, targets);
+    return { queues: targets.length, stored, rejected };
+  }
+
+  /**
+   * Enqueues a routed message (a publish, or a dead-lettered message) on its target queues. Queues that
+   * are full with x-overflow reject-publish(-dlx) refuse it; a persistent message is appended to the
+   * store once for the durable queues that take it, before any of them sees it.
+   */
+  enqueueRouted(message: Message, targets: readonly Queue[]): { stored: boolean; rejected: boolean } {
+    let accepted = targets;
+    let refused: Queue[] | undefined;
+    for (const queue of targets) {
+      if (queue.admits(message)) continue;
+      refused ??= [];
+      refused.push(queue);
+    }
+    if (refused) accepted = targets.filter((queue) => !refused.includes(queue));
     let stored = false;
     if (message.persistent) {
       const durableIds: string[] = [];
-      for (const queue of targets) if (queue.storesPersistentMessages()) durableIds.push(queue.id);
+      for (const queue of accepted) if (queue.storesPersistentMessages()) durableIds.push(queue.id);
       if (durableIds.length > 0) {
         this.store.appendMessage(message, durableIds);
         stored = true;
       }
     }
-    for (const queue of targets) queue.enqueue(message);
-    return { queues: targets.length, stored };
+    for (const queue of accepted) queue.enqueue(message);
+    if (refused) for (const queue of refused) queue.refused(message);
+    return { stored, rejected: refused !== undefined };
+  }
+
+  /** Broker shutdown: queue timers (TTL, x-expires) stop. */
+  close(): void {
+    for (const queue of this.queues.values()) queue.close();
   }
 
   /** The queues a message goes to: exchange bindings, e2e paths (each exchange visited once), alternate exchanges. */
@@ -397,6 +449,8 @@ export class VHost {
     queue.onUnused = (unused) => {
       if (this.queues.get(unused.name) === unused) this.removeQueue(unused);
     };
+    queue.deadLetterSink = (from, message, reason) => this.deadLetters.publish(from, message, reason);
+    queue.propertiesCodec = this.propertiesCodec;
     this.queues.set(queue.name, queue);
     return queue;
   }
@@ -442,7 +496,7 @@ export class VHost {
       assertEquivalent("queue", existing.name, this.name, property, received, current);
     check("durable", declaration.durable, existing.durable);
     check("auto_delete", declaration.autoDelete, existing.autoDelete);
-    assertEquivalentArguments("queue", existing.name, this.name, declaration.arguments, existing.arguments);
+    assertQueueArgumentsEquivalent(existing.name, this.name, declaration.arguments, existing.arguments);
   }
 
   private declareResult(queue: Queue): QueueDeclareResult {

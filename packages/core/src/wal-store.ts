@@ -24,6 +24,8 @@ export interface WalStoreOptions {
   segmentSizeBytes?: number;
   /** Test hook: file I/O for both logs (e.g. a crash-simulating MemoryFileIo). */
   fileIo?: WalOptions["fileIo"];
+  /** Where the logs report corrupt records and I/O trouble (default: console). */
+  logger?: WalOptions["logger"];
 }
 
 export class WalStore implements MessageStore {
@@ -139,6 +141,7 @@ export class WalStore implements MessageStore {
     if (this.options.fsyncIntervalMs !== undefined) options.fsyncIntervalMs = this.options.fsyncIntervalMs;
     if (this.options.segmentSizeBytes !== undefined) options.segmentSizeBytes = this.options.segmentSizeBytes;
     if (this.options.fileIo !== undefined) options.fileIo = this.options.fileIo;
+    if (this.options.logger !== undefined) options.logger = this.options.logger;
     return options;
   }
 

@@ -21,7 +21,7 @@ function queue(id: string) {
 }
 
 async function open(io: MemoryFileIo, segmentSizeBytes = 4096): Promise<{ store: WalStore; state: RecoveredState; fatal: Error[] }> {
-  const store = new WalStore({ dataDir: DATA, fileIo: io, segmentSizeBytes });
+  const store = new WalStore({ dataDir: DATA, fileIo: io, segmentSizeBytes, logger: { error() {}, warn() {} } });
   const fatal: Error[] = [];
   store.onFatal((error) => fatal.push(error));
   const state = await store.recover();

@@ -25,7 +25,8 @@ function mountOf(dir) {
   for (const line of fs.readFileSync("/proc/mounts", "utf8").split("\n")) {
     const [device, mountPoint, type, options] = line.split(" ");
     if (mountPoint === undefined) continue;
-    const inside = real === mountPoint || real.startsWith(mountPoint.endsWith("/") ? mountPoint : `${mountPoint}/`);
+    const inside =
+      real === mountPoint || real.startsWith(mountPoint.endsWith("/") ? mountPoint : `${mountPoint}/`);
     if (inside && mountPoint.length >= best.mountPoint.length) {
       best = { mountPoint, line: `${device} on ${mountPoint} type ${type} (${options})` };
     }
@@ -137,7 +138,9 @@ function rates({ records, syncs, seconds }) {
 const fmt = (value, digits = 1) => value.toFixed(digits).padStart(10);
 
 console.log("@leveret/wal group commit vs raw writev+fdatasync");
-console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "unknown"}), ${os.platform()} ${os.release()}`);
+console.log(
+  `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "unknown"}), ${os.platform()} ${os.release()}`,
+);
 console.log(`dir ${baseDir}`);
 console.log(`mount ${mountOf(baseDir)}`);
 console.log(

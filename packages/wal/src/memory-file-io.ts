@@ -135,15 +135,16 @@ export class MemoryFileIo implements FileIo {
    * The next call of `operation` waits until the returned function is called, so that a test can act
    * while a write or a sync is in flight (memory I/O otherwise completes within the same tick).
    */
-  holdNext(operation: MemoryFaultOperation): () => void {
+  holdNext(operation: "write" | "sync"): () => void {
     let release: () => void = () => {};
     this.#holds.set(operation, new Promise<void>((resolve) => (release = resolve)));
     return () => release();
   }
 
   /**
-   * Crash just before the `atMutation`-th mutating call since this store was made (see counters): that
-   * call fails with ECRASHED and every descriptor opened before it is closed.
+   * Crash during the `atMutation`-th mutating call since this store was made (see counters): the call
+   * fails with ECRASHED, every descriptor is closed, and only durable state is left; with
+   * `tearLastWrite`, part of that call's data (if it is a write) or of the last unsynced write may survive.
    */
   crashAtMutation(atMutation: number, options: MemoryCrashOptions = {}): void {
     this.#armedCrash = { atMutation, options };
@@ -209,7 +210,8 @@ export class MemoryFileIo implements FileIo {
     }
     const inode = this.#names.get(resolved);
     if (inode === undefined) throw errnoError("ENOENT", `open '${resolved}'`);
-    if (mode === "read-write-dsync" && !this.#dsyncSupported) throw errnoError("ENOTSUP", "no O_DSYNC (simulated)");
+    if (mode === "read-write-dsync" && !this.#dsyncSupported)
+      throw errnoError("ENOTSUP", "no O_DSYNC (simulated)");
     return this.#allocateFd(inode, mode === "read-write-dsync");
   }
 
@@ -326,7 +328,11 @@ export class MemoryFileIo implements FileIo {
     this.counters[counter] += 1;
     if (this.#armedCrash !== null && this.counters.mutations >= this.#armedCrash.atMutation) {
       if (interrupted !== undefined) {
-        interrupted.inode.unsynced.push({ kind: "write", position: interrupted.position, data: interrupted.data });
+        interrupted.inode.unsynced.push({
+          kind: "write",
+          position: interrupted.position,
+          data: interrupted.data,
+        });
         this.#lastWritten = interrupted.inode;
       }
       this.crash(this.#armedCrash.options);

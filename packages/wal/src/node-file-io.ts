@@ -10,12 +10,17 @@ import * as fs from "node:fs";
 import type { FileIo, OpenMode } from "./file-io.js";
 
 const { O_RDWR, O_DSYNC } = fs.constants;
-const OPEN_FLAGS: Record<Exclude<OpenMode, "read-write-dsync">, string> = { create: "wx+", "read-write": "r+" };
+const OPEN_FLAGS: Record<Exclude<OpenMode, "read-write-dsync">, string> = {
+  create: "wx+",
+  "read-write": "r+",
+};
 
 export class NodeFileIo implements FileIo {
   open(path: string, mode: OpenMode): Promise<number> {
     if (mode === "read-write-dsync" && O_DSYNC === undefined) {
-      return Promise.reject(Object.assign(new Error("ENOTSUP: O_DSYNC is not available"), { code: "ENOTSUP" }));
+      return Promise.reject(
+        Object.assign(new Error("ENOTSUP: O_DSYNC is not available"), { code: "ENOTSUP" }),
+      );
     }
     const flags = mode === "read-write-dsync" ? O_RDWR | O_DSYNC : OPEN_FLAGS[mode];
     return new Promise((resolve, reject) => {

@@ -14,7 +14,7 @@ import { describeError, errnoCode, WalError } from "./errors.js";
 import type { FileIo } from "./file-io.js";
 import type { SegmentFiles } from "./segment-files.js";
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES, type SegmentHeaderCheck } from "./segment-format.js";
-import { type SegmentScanResult, scanSegment } from "./segment-scanner.js";
+import { guardOwnerCallback, type SegmentScanResult, scanSegment } from "./segment-scanner.js";
 import type { ReplayedRecord, WalLogger } from "./wal-types.js";
 
 export interface RecoveredSegment {
@@ -61,6 +61,7 @@ export async function recoverSegments(
   context: RecoveryContext,
   segmentNumbers: readonly number[],
 ): Promise<RecoveryResult> {
+  const owner = guardOwnerCallback(context.onRecord);
   const result: RecoveryResult = {
     segments: [],
     corruptRecordsSkipped: 0,
@@ -85,7 +86,7 @@ export async function recoverSegments(
         fileSizeBytes: sizeBytes,
         mode: isLast ? "tail" : "sealed",
         logger: context.logger,
-        onRecord: context.onRecord,
+        onRecord: owner.onRecord,
       });
       result.corruptRecordsSkipped += scan.corruptRecords;
       const finalSizeBytes = isLast
@@ -93,6 +94,8 @@ export async function recoverSegments(
         : reportSealedHeader(context.logger, segment, scan, sizeBytes);
       result.segments.push({ segment, sizeBytes: finalSizeBytes });
     } catch (error) {
+      const ownerThrew = owner.thrown();
+      if (ownerThrew !== undefined) throw ownerThrew.error;
       throw recoveryFailure(`recovering segment file ${path}`, error);
     } finally {
       lease.release();
@@ -133,7 +136,7 @@ async function repairTail(
   if (validEndOffset < sizeBytes) {
     const cutBytes = sizeBytes - validEndOffset;
     logger.warn(
-      { segment, offset: validEndOffset, cutBytes },
+      { segment, offset: validEndOffset, cutBytes, reason: scan.stopReason ?? "short header" },
       "wal: cut a torn or unsynced tail off the last segment (never confirmed, so nothing confirmed is lost)",
     );
     await io.ftruncate(fd, validEndOffset);

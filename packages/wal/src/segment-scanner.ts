@@ -39,6 +39,8 @@ export interface SegmentScanResult {
   /** Offset just past the last record accepted (tail mode: where the file should be cut). */
   validEndOffset: number;
   corruptRecords: number;
+  /** Tail mode: why the scan stopped before the end of the file. */
+  stopReason?: string;
 }
 
 /** A window of the file kept in one reusable buffer. */
@@ -110,6 +112,28 @@ async function decodeAt(
   return decoded;
 }
 
+/**
+ * Wraps the owner's callback so that a caller can tell the owner's own exception (which must reach the
+ * owner unchanged) from an I/O failure (which it wraps in a WalError).
+ */
+export function guardOwnerCallback(onRecord: (record: ReplayedRecord) => void): {
+  onRecord: (record: ReplayedRecord) => void;
+  thrown: () => { error: unknown } | undefined;
+} {
+  let thrown: { error: unknown } | undefined;
+  return {
+    onRecord: (record) => {
+      try {
+        onRecord(record);
+      } catch (error) {
+        thrown = { error };
+        throw error;
+      }
+    },
+    thrown: () => thrown,
+  };
+}
+
 export async function scanSegment(scan: SegmentScan): Promise<SegmentScanResult> {
   const { segment, fileSizeBytes, logger } = scan;
   const reader = new ChunkedReader(scan.io, scan.fd, fileSizeBytes);
@@ -140,9 +164,9 @@ export async function scanSegment(scan: SegmentScan): Promise<SegmentScanResult>
       offset += decoded.totalBytes;
       continue;
     }
-    if (scan.mode === "tail") return { header, validEndOffset: offset, corruptRecords };
-    corruptRecords += 1;
     const reason = describeInvalid(decoded);
+    if (scan.mode === "tail") return { header, validEndOffset: offset, corruptRecords, stopReason: reason };
+    corruptRecords += 1;
     if (decoded.kind === "bad-checksum" || decoded.kind === "bad-type") {
       logger.error({ segment, offset, reason }, "wal: skipped a corrupt record in a sealed segment");
       offset += decoded.totalBytes;

@@ -34,7 +34,7 @@ import {
 import { type RecoveryResult, recoverSegments } from "./recovery.js";
 import { readAt, SegmentFiles } from "./segment-files.js";
 import { parseSegmentFileName, SEGMENT_HEADER_BYTES } from "./segment-format.js";
-import { scanSegment } from "./segment-scanner.js";
+import { guardOwnerCallback, scanSegment } from "./segment-scanner.js";
 import { SegmentWriter } from "./segment-writer.js";
 import { resolveWalConfig, type WalConfig } from "./wal-config.js";
 import type {
@@ -316,6 +316,7 @@ export class Wal {
     const lease = await this.#files.acquire(segment).catch((error: unknown) => {
       throw new WalError("WAL_IO_FAILED", `opening segment ${segment}: ${describeError(error)}`, error);
     });
+    const owner = guardOwnerCallback(onRecord);
     try {
       const fileSizeBytes = await this.#io.fileSize(lease.fd);
       const scan = await scanSegment({
@@ -325,10 +326,12 @@ export class Wal {
         fileSizeBytes,
         mode: "sealed",
         logger: this.#logger,
-        onRecord,
+        onRecord: owner.onRecord,
       });
       this.#corruptRecordsSkipped += scan.corruptRecords;
     } catch (error) {
+      const ownerThrew = owner.thrown();
+      if (ownerThrew !== undefined) throw ownerThrew.error;
       if (error instanceof WalError) throw error;
       throw new WalError("WAL_IO_FAILED", `reading segment ${segment}: ${describeError(error)}`, error);
     } finally {
@@ -342,7 +345,9 @@ export class Wal {
    */
   async deleteSegment(segment: number): Promise<void> {
     await this.#settleSealedSegment(segment);
-    const meta = this.#segments.get(segment)!;
+    // Looked up again after the await: a concurrent deleteSegment may have taken it meanwhile.
+    const meta = this.#segments.get(segment);
+    if (meta === undefined) throw new WalError("WAL_INVALID_ARGUMENT", `no segment ${segment}`);
     // Forgotten first, so that reads of it fail fast while the file goes away.
     this.#segments.delete(segment);
     try {
@@ -394,7 +399,11 @@ export class Wal {
     try {
       await this.#writer.close();
     } catch (error) {
-      flushError ??= new WalError("WAL_IO_FAILED", `closing the active segment: ${describeError(error)}`, error);
+      flushError ??= new WalError(
+        "WAL_IO_FAILED",
+        `closing the active segment: ${describeError(error)}`,
+        error,
+      );
     }
     await this.#files.closeAll();
     if (flushError !== undefined) throw flushError;
@@ -445,7 +454,8 @@ export class Wal {
     try {
       batch.phase = "writing";
       assertWal(
-        batch.startSegment === this.#writer.activeSegment && batch.startOffset === this.#writer.writtenEndOffset,
+        batch.startSegment === this.#writer.activeSegment &&
+          batch.startOffset === this.#writer.writtenEndOffset,
         `batch starts at ${batch.startSegment}:${batch.startOffset}, the log ends at ${this.#writer.activeSegment}:${this.#writer.writtenEndOffset}`,
       );
       const mustSync = (): boolean =>

@@ -41,6 +41,25 @@ describe("MemoryFileIo", () => {
     expect(outcomes.size).toBeGreaterThan(5);
   });
 
+  it("makes an O_DSYNC write durable at once, but only its own bytes", async () => {
+    const io = new MemoryFileIo();
+    await io.mkdir("/d");
+    const plain = await io.open("/d/f", "create");
+    await io.syncDir("/d");
+    const dsync = await io.open("/d/f", "read-write-dsync");
+    await io.writev(plain, [Buffer.from("unsynced|")], 0);
+    await io.writev(dsync, [Buffer.from("durable")], 9);
+    expect(io.counters).toMatchObject({ writes: 2, dsyncWrites: 1, syncs: 0 });
+    io.crash();
+    const content = io.fileContent("/d/f")!;
+    expect(content.subarray(0, 9).equals(Buffer.alloc(9))).toBe(true); // a hole where the unsynced write was
+    expect(content.subarray(9).toString()).toBe("durable");
+    const withoutDsync = new MemoryFileIo({ dsync: false });
+    await withoutDsync.mkdir("/d");
+    await withoutDsync.close(await withoutDsync.open("/d/f", "create"));
+    await expect(withoutDsync.open("/d/f", "read-write-dsync")).rejects.toMatchObject({ code: "ENOTSUP" });
+  });
+
   it("injects faults once and counts calls", async () => {
     const io = new MemoryFileIo();
     await io.mkdir("/d");

@@ -1,6 +1,6 @@
 /**
  * Crash simulation: a deterministic workload of appends and commits runs on MemoryFileIo and the
- * "machine" crashes just before its k-th mutating I/O call, for every k, with and without a torn last
+ * "machine" crashes during its k-th mutating I/O call, for every k, with and without a torn last
  * write. After reopening, every record whose commit resolved must be there, byte for byte and in order,
  * and what is replayed must be a prefix of what was appended: nothing torn, no gaps.
  */

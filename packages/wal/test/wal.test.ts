@@ -95,7 +95,18 @@ describe("Wal on real files", () => {
       code: "WAL_SEGMENT_ACTIVE",
     });
     await expect(wal.deleteSegment(99)).rejects.toMatchObject({ code: "WAL_INVALID_ARGUMENT" });
-    await wal.deleteSegment(1);
+    const ownerError = new Error("compaction callback failed");
+    await expect(
+      wal.readSegment(1, () => {
+        throw ownerError;
+      }),
+    ).rejects.toBe(ownerError);
+    const twice = [wal.deleteSegment(1), wal.deleteSegment(1)];
+    const outcomes = await Promise.allSettled(twice);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
+    expect(outcomes.find((o) => o.status === "rejected")).toMatchObject({
+      reason: { code: "WAL_INVALID_ARGUMENT" },
+    });
     expect(segmentFiles(dir)).not.toContain("00000000000000000001.wal");
     expect(wal.segments().map((s) => s.segment)).not.toContain(1);
     await expect(wal.read({ segment: 1, offset: 16, length: 49 })).rejects.toMatchObject({

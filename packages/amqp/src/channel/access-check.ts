@@ -71,11 +71,13 @@ export function checkMethodAccess(
     case "exchange.bind":
     case "exchange.unbind":
       access.check("write", "exchange", method.args.destination);
-      if (method.args.destination === "" || method.args.source === "") throw accessRefused(DEFAULT_EXCHANGE_REFUSAL);
+      if (method.args.destination === "" || method.args.source === "")
+        throw accessRefused(DEFAULT_EXCHANGE_REFUSAL);
       access.check("read", "exchange", method.args.source);
       return;
     case "exchange.declare":
-      return checkExchangeDeclare(access, vhost, method.args);
+      checkExchangeDeclare(access, vhost, method.args);
+      return;
     case "exchange.delete": {
       const name = method.args.exchange;
       // RabbitMQ refuses to delete "" and amq.* before it looks at permissions; the core says so.
@@ -87,13 +89,21 @@ export function checkMethodAccess(
   }
 }
 
-function checkExchangeDeclare(access: ResourceAccess, vhost: VHost, args: MethodArgs["exchange.declare"]): void {
+function checkExchangeDeclare(
+  access: ResourceAccess,
+  vhost: VHost,
+  args: MethodArgs["exchange.declare"],
+): void {
   // Passive declares need no permission; an unknown type (503) and the default exchange (403) are
   // refused before the permission check, by the core.
   if (args.passive || args.exchange === "" || !EXCHANGE_TYPES.includes(args.type)) return;
   access.check("configure", "exchange", args.exchange);
   const alternate = args.arguments?.["alternate-exchange"];
-  if (typeof alternate === "string" && !vhost.exchanges.has(args.exchange) && !args.exchange.startsWith("amq.")) {
+  if (
+    typeof alternate === "string" &&
+    !vhost.exchanges.has(args.exchange) &&
+    !args.exchange.startsWith("amq.")
+  ) {
     access.check("read", "exchange", args.exchange);
     access.check("write", "exchange", alternate);
   }

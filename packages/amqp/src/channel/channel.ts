@@ -136,7 +136,7 @@ export class Channel implements ConsumerChannel {
         exchange: message.exchange,
         routingKey: message.routingKey,
       },
-      message.rawProperties,
+      queue.deliveryProperties(entry),
       message.body,
     );
   }
@@ -400,7 +400,11 @@ export class Channel implements ConsumerChannel {
         body,
       );
     }
-    if (result.stored) this.awaitDurable(seq);
+    // A queue refused it (x-overflow reject-publish): the publisher learns through a nack.
+    if (result.rejected) {
+      if (seq !== undefined) this.confirms?.nack(seq);
+      if (result.stored) this.awaitDurable(undefined); // other queues took it: still make it durable
+    } else if (result.stored) this.awaitDurable(seq);
     else if (seq !== undefined) this.confirms?.ack(seq);
     return result.stored;
   }
@@ -478,7 +482,7 @@ export class Channel implements ConsumerChannel {
         routingKey: message.routingKey,
         messageCount: queue.messageCount,
       },
-      message.rawProperties,
+      queue.deliveryProperties(entry, true),
       message.body,
     );
   }
@@ -521,6 +525,8 @@ export class Channel implements ConsumerChannel {
         const list = requeues.get(queue);
         if (list) list.push(entry);
         else requeues.set(queue, [entry]);
+      } else if (outcome === "drop") {
+        queue.reject(entry); // dead-lettered when the queue has a dead-letter exchange
       } else {
         queue.settle(entry);
       }
