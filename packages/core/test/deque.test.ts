@@ -16,8 +16,14 @@ describe("Deque", () => {
         const deque = new Deque<number>(2);
         const model: number[] = [];
         for (const o of ops) {
-          if (o.kind === "push") (deque.push(o.value), model.push(o.value));
-          else if (o.kind === "unshift") (deque.unshift(o.value), model.unshift(o.value));
+          if (o.kind === "push") {
+            deque.push(o.value);
+            model.push(o.value);
+          }
+          else if (o.kind === "unshift") {
+            deque.unshift(o.value);
+            model.unshift(o.value);
+          }
           else if (o.kind === "shift") expect(deque.shift()).toBe(model.shift());
           else if (o.kind === "pop") expect(deque.pop()).toBe(model.pop());
           else {

@@ -214,8 +214,9 @@ describe("Queue dispatch", () => {
     const second = queue.get(false) as QueueEntry;
     queue.requeue([second, first]);
     const order: string[] = [];
-    let entry: QueueEntry | undefined;
-    while ((entry = queue.get(true))) order.push(`${entry.message.body}:${entry.deliveryCount}`);
+    for (let entry = queue.get(true); entry; entry = queue.get(true)) {
+      order.push(`${entry.message.body}:${entry.deliveryCount}`);
+    }
     expect(order).toEqual(["0:2", "1:2", "2:1", "3:1"]);
   });
 

@@ -25,7 +25,6 @@ export interface ChannelHost {
   /** basic.deliver / get-ok / return: method, content header from raw properties, body frames. */
   sendContent<K extends MethodName>(channel: number, name: K, args: MethodArgs[K], rawProperties: Buffer, body: Buffer): void;
   decodeProperties(raw: Buffer): MessageProperties;
-  encodeProperties(properties: MessageProperties): Buffer;
   /** Direct reply-to addresses, shared by every connection of the server. */
   readonly replyTo: ReplyToRegistry;
   closeConnection(error: AmqpError): void;

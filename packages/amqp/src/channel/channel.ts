@@ -11,9 +11,16 @@
 import { randomBytes } from "node:crypto";
 import type { Queue, QueueEntry } from "@leveret/core";
 import { type AmqpError, protocolError } from "../amqp-error.js";
-import { type AmqpMethod, type MethodArgs, replyText } from "../codec/index.js";
+import {
+  type AmqpMethod,
+  decodeBasicProperties,
+  encodeBasicProperties,
+  type MethodArgs,
+  replyText,
+} from "../codec/index.js";
 import { toAmqpError } from "../error-map.js";
 import { toPlainTable } from "../plain-table.js";
+import { basicPropertiesCodec } from "../properties-codec.js";
 import { ChannelConsumer, type ConsumerChannel } from "./channel-consumer.js";
 import { checkMethodAccess, checkQueueDeclare, serverNamedQueue } from "./access-check.js";
 import type { ChannelHost } from "./channel-host.js";
@@ -370,7 +377,7 @@ export class Channel implements ConsumerChannel {
     if (properties.replyTo === REPLY_TO_QUEUE) {
       if (!this.reply) throw protocolError(406, "fast reply consumer does not exist", 60, 40);
       properties = { ...properties, replyTo: `${REPLY_TO_PREFIX}${this.reply.token}` };
-      rawProperties = this.host.encodeProperties(properties);
+      rawProperties = withReplyTo(rawProperties, properties.replyTo as string);
     }
     if (publish.exchange === "" && publish.routingKey.startsWith(REPLY_TO_PREFIX)) {
       this.host.replyTo.route(publish.routingKey, publish.exchange, rawProperties, body);
@@ -381,7 +388,8 @@ export class Channel implements ConsumerChannel {
     if (selected?.hasBcc) {
       const { BCC: _bcc, ...headers } = properties.headers as Record<string, unknown>;
       properties = { ...properties, headers };
-      rawProperties = this.host.encodeProperties(properties);
+      // rewrite keeps the other headers' wire types
+      rawProperties = basicPropertiesCodec.rewrite(rawProperties, { headers: { BCC: undefined } });
     }
     const result = this.host.vhost.publish(
       publish.exchange,
@@ -589,4 +597,9 @@ export class Channel implements ConsumerChannel {
     this.unacked.clear();
     for (const [queue, entries] of byQueue) queue.requeue(entries);
   }
+}
+
+/** The requester's properties with reply_to pointed at its direct reply-to address, wire types kept. */
+function withReplyTo(raw: Buffer, replyTo: string): Buffer {
+  return encodeBasicProperties({ ...decodeBasicProperties(raw), replyTo });
 }

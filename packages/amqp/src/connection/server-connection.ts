@@ -18,10 +18,7 @@ import type { ChannelHost } from "../channel/channel-host.js";
 import type { ReplyToRegistry } from "../channel/reply-to-registry.js";
 import {
   type AmqpMethod,
-  type BasicProperties,
-  decodeBasicProperties,
   decodeMethod,
-  encodeBasicProperties,
   encodeContentHeaderFrameFromPropertyBytes,
   encodeMethodFrame,
   FRAME_END,
@@ -32,11 +29,10 @@ import {
   type MethodName,
   PROTOCOL_HEADER,
   replyText,
-  type FieldTable,
   type Frame,
 } from "../codec/index.js";
 import { toAmqpError } from "../error-map.js";
-import { toPlainTable } from "../plain-table.js";
+import { basicPropertiesCodec } from "../properties-codec.js";
 import type { Authenticator } from "./authenticator.js";
 import { decodeCredentials, SUPPORTED_MECHANISMS } from "./sasl.js";
 import { serverProperties } from "./server-properties.js";
@@ -185,14 +181,8 @@ export class ServerConnection implements ChannelHost {
   }
 
   decodeProperties(raw: Buffer): MessageProperties {
-    const properties = decodeBasicProperties(raw) as MessageProperties;
-    // The core routes on plain header values (headers exchange, CC/BCC); the wire bytes stay as sent.
-    if (properties.headers) properties.headers = toPlainTable(properties.headers as FieldTable);
-    return properties;
-  }
-
-  encodeProperties(properties: MessageProperties): Buffer {
-    return encodeBasicProperties(properties as BasicProperties);
+    // Plain header values for the core's decisions; the wire bytes travel on unchanged.
+    return basicPropertiesCodec.decode(raw);
   }
 
   closeConnection(error: AmqpError): void {
