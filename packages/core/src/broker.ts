@@ -101,10 +101,21 @@ export class Broker {
     }
     for (const definition of state.bindings) vhostOf(definition.vhost).restoreBinding(definition);
     let messages = 0;
+    // Recovered messages with the same property bytes share them (the store interns them), so they can
+    // share one decoded object too: nobody mutates a message's properties.
+    const decoded = new Map<Buffer, Message["properties"]>();
+    const codec = this.propertiesCodec;
     for (const recovered of state.messages) {
-      const message: Message = this.propertiesCodec
-        ? { ...recovered.message, properties: this.propertiesCodec.decode(recovered.message.rawProperties) }
-        : recovered.message;
+      let message = recovered.message;
+      if (codec) {
+        const raw = message.rawProperties;
+        let properties = decoded.get(raw);
+        if (!properties) {
+          properties = codec.decode(raw);
+          if (decoded.size < 10_000) decoded.set(raw, properties);
+        }
+        message = { ...message, properties };
+      }
       for (const queueId of recovered.queueIds) {
         const queue = queuesById.get(queueId);
         // The redelivered flag is a hint the spec lets us over-set: after a crash we cannot know

@@ -22,7 +22,7 @@ import {
 } from "./dead-letter.js";
 import { assert } from "./errors.js";
 import type { Exchange } from "./exchange.js";
-import type { Message, PropertiesCodec } from "./message.js";
+import { loadedBody, type Message, type PropertiesCodec } from "./message.js";
 import type { Queue } from "./queue.js";
 
 /** What the publisher needs from its vhost. */
@@ -87,7 +87,8 @@ export class DeadLetterPublisher {
       routingKey: routingKeys[0] as string,
       properties,
       rawProperties,
-      body: message.body,
+      body: loadedBody(message),
+      bodySize: message.bodySize,
       persistent: message.persistent,
       // A later death without a dead-letter routing key routes by these keys again, as in RabbitMQ.
       ...(routingKeys.length > 1 ? { extraRoutingKeys: routingKeys.slice(1) } : {}),

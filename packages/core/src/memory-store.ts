@@ -29,6 +29,11 @@ export class MemoryStore implements MessageStore {
   appendMessage(_message: Message, _queueIds: readonly string[]): void {
     this.appendedMessages++;
   }
+  readBody(messageId: number): Promise<Buffer> {
+    // Nothing here drops a body, so nobody can need one read back: asking is a bug.
+    return Promise.reject(new Error(`the memory store keeps no bodies (message ${messageId})`));
+  }
+
   settle(_queueId: string, _messageId: number): void {
     this.settledMessages++;
   }

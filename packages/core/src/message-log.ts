@@ -11,9 +11,11 @@
  * data (more than 2x plus two segments), the oldest segment is compacted: its live messages are appended
  * again (listing only the queues that still hold them), committed, and the segment is deleted.
  *
- * Recovery sorts messages by id (publish order), so compaction never changes a queue's order.
+ * Recovery sorts messages by id (publish order), so compaction never changes a queue's order. It keeps
+ * no bodies: a recovered message carries only its size, and readBody() fetches the body by the record's
+ * current position (compaction moves records, so positions live here, not in the queues).
  */
-import { type FsyncPolicy, Wal, type WalOptions, type WalState } from "@leveret/wal";
+import { type FsyncPolicy, type RecordPosition, Wal, type WalOptions, type WalState } from "@leveret/wal";
 import type { Message } from "./message.js";
 import type { RecoveredMessage } from "./store.js";
 import {
@@ -26,6 +28,8 @@ import {
 
 interface LiveMessage {
   segment: number;
+  /** Where the record starts in its segment (for readBody). */
+  offset: number;
   /** Record size, for the live-bytes accounting behind compaction. */
   bytes: number;
   /** Durable queues still holding it. */
@@ -35,6 +39,8 @@ interface LiveMessage {
 export interface MessageLogEvents {
   onFatal(error: Error): void;
   onDiskFull(full: boolean): void;
+  /** The message left its last queue (or its append was rolled back): nothing holds it any more. */
+  onGone?(messageId: number): void;
 }
 
 export interface MessageLogOptions extends Omit<WalOptions, "onStateChange"> {
@@ -73,7 +79,8 @@ export class MessageLog {
     validQueue: (queueId: string) => boolean,
     events: MessageLogEvents,
   ): Promise<{ log: MessageLog; messages: RecoveredMessage[]; maxId: number }> {
-    const recovered = new Map<number, { message: Message; queues: Set<string>; segment: number; bytes: number }>();
+    const recovered = new Map<number, { message: Message; queues: Set<string>; position: RecordPosition }>();
+    const interned = new PropertiesInterner();
     let maxId = 0;
     let log: MessageLog | undefined;
     const wal = await Wal.open(
@@ -85,17 +92,20 @@ export class MessageLog {
         if (type === MessageRecord.Message) {
           const { header, rawProperties, body } = decodeMessageRecord(payload);
           maxId = Math.max(maxId, header.id);
+          // The body stays on disk (readBody); the properties are copied out (interned), so that the
+          // record's payload buffer is not kept alive by a view into it.
           const message: Message = {
             id: header.id,
-            exchange: header.exchange,
-            routingKey: header.routingKey,
+            exchange: interned.string(header.exchange),
+            routingKey: interned.string(header.routingKey),
             properties: {},
-            rawProperties,
-            body,
+            rawProperties: interned.buffer(rawProperties),
+            body: undefined,
+            bodySize: body.length,
             persistent: true,
           };
           // A compacted copy replaces the original: its queue list is the newer truth.
-          recovered.set(header.id, { message, queues: new Set(header.queues), segment: position.segment, bytes: position.length });
+          recovered.set(header.id, { message, queues: new Set(header.queues), position });
         } else if (type === MessageRecord.Settle) {
           const { q, ids } = unpackDefinition<{ q: string; ids: number[] }>(payload);
           for (const id of ids) {
@@ -114,7 +124,7 @@ export class MessageLog {
       const queueIds = [...entry.queues].filter(validQueue);
       if (queueIds.length === 0) continue;
       messages.push({ message: entry.message, queueIds });
-      log.track(entry.message.id, entry.segment, entry.bytes, queueIds);
+      log.track(entry.message.id, entry.position, queueIds);
     }
     return { log, messages, maxId };
   }
@@ -132,7 +142,7 @@ export class MessageLog {
       message.body,
     );
     const position = this.wal.append(MessageRecord.Message, payload);
-    this.track(message.id, position.segment, position.length, [...queueIds]);
+    this.track(message.id, position, [...queueIds]);
     this.uncommitted.push(message.id);
   }
 
@@ -157,10 +167,41 @@ export class MessageLog {
     if (appended.length > 0) {
       commit.catch((error: Error & { code?: string }) => {
         // The log rolled the batch back: those records do not exist; stop counting them as live.
-        if (error.code === "WAL_NO_SPACE") for (const id of appended) this.untrack(id);
+        if (error.code !== "WAL_NO_SPACE") return;
+        for (const id of appended) {
+          this.untrack(id);
+          this.events.onGone?.(id);
+        }
       });
     }
     return commit;
+  }
+
+  /** Whether the message is still held by some queue (its record may be read). */
+  holds(messageId: number): boolean {
+    return this.live.has(messageId);
+  }
+
+  /**
+   * Reads the body of a live message back from its record (a new buffer). The record is looked up by
+   * id at each try: if compaction moved it while the read was under way, it is read again where it went.
+   */
+  async readBody(messageId: number): Promise<Buffer> {
+    for (let attempt = 0; ; attempt++) {
+      const live = this.live.get(messageId);
+      if (!live) throw new Error(`message ${messageId} is not in the message log`);
+      const position: RecordPosition = { segment: live.segment, offset: live.offset, length: live.bytes };
+      try {
+        const { header, body } = decodeMessageRecord(await this.wal.read(position));
+        // Right after the read, check that it is the record asked for (TigerBeetle's habit).
+        if (header.id !== messageId) throw new Error(`record at ${position.segment}:${position.offset} holds message ${header.id}, not ${messageId}`);
+        return body;
+      } catch (error) {
+        const now = this.live.get(messageId);
+        const moved = now !== undefined && (now.segment !== position.segment || now.offset !== position.offset);
+        if (!moved || attempt >= 3) throw error;
+      }
+    }
   }
 
   get idle(): boolean {
@@ -191,8 +232,9 @@ export class MessageLog {
     this.events.onDiskFull(state.blockedByDiskFull);
   }
 
-  private track(id: number, segment: number, bytes: number, queues: string[]): void {
-    this.live.set(id, { segment, bytes, queues });
+  private track(id: number, position: RecordPosition, queues: string[]): void {
+    const { segment, offset, length: bytes } = position;
+    this.live.set(id, { segment, offset, bytes, queues });
     this.segmentRefs.set(segment, (this.segmentRefs.get(segment) ?? 0) + queues.length);
     this.segmentLiveBytes.set(segment, (this.segmentLiveBytes.get(segment) ?? 0) + bytes);
     this.liveBytes += bytes;
@@ -233,6 +275,7 @@ export class MessageLog {
       this.live.delete(id);
       this.segmentLiveBytes.set(live.segment, (this.segmentLiveBytes.get(live.segment) ?? 0) - live.bytes);
       this.liveBytes -= live.bytes;
+      this.events.onGone?.(id);
     }
   }
 
@@ -277,7 +320,7 @@ export class MessageLog {
         encodeMessageRecord({ ...header, queues }, rawProperties, body),
       );
       this.untrack(header.id);
-      this.track(header.id, position.segment, position.length, queues);
+      this.track(header.id, position, queues);
       moved.push({ id: header.id, queues, from: live });
     }
     try {
@@ -288,7 +331,7 @@ export class MessageLog {
         const live = this.live.get(id);
         if (!live) continue;
         this.untrack(id);
-        this.track(id, from.segment, from.bytes, live.queues);
+        this.track(id, { segment: from.segment, offset: from.offset, length: from.bytes }, live.queues);
       }
       throw error;
     }
@@ -301,5 +344,32 @@ export class MessageLog {
     this.segmentRefs.delete(segment);
     this.segmentLiveBytes.delete(segment);
     this.segmentsDeleted++;
+  }
+}
+
+/**
+ * Recovery sees the same few exchanges, routing keys and property lists over and over: one copy of each
+ * serves every message. Bounded, so that a log of all-distinct values costs a copy each and no more.
+ */
+class PropertiesInterner {
+  private readonly strings = new Map<string, string>();
+  private readonly buffers = new Map<string, Buffer>();
+  private static readonly LIMIT = 10_000;
+
+  string(value: string): string {
+    const known = this.strings.get(value);
+    if (known !== undefined) return known;
+    if (this.strings.size < PropertiesInterner.LIMIT) this.strings.set(value, value);
+    return value;
+  }
+
+  /** A copy of `view` that does not keep the buffer it points into alive. */
+  buffer(view: Buffer): Buffer {
+    const key = view.toString("latin1");
+    const known = this.buffers.get(key);
+    if (known) return known;
+    const copy = Buffer.from(view);
+    if (this.buffers.size < PropertiesInterner.LIMIT) this.buffers.set(key, copy);
+    return copy;
   }
 }

@@ -6,6 +6,8 @@
  * lettering) it asks the PropertiesCodec the adapter supplied.
  *
  * Buffers: `body` and `rawProperties` are owned by the message once published; nobody mutates them.
+ * A stored message's body may be dropped from memory once its record is durable (BodyCache) and read
+ * back from the store before delivery (`body` is then undefined; `bodySize` stays known).
  */
 export interface MessageProperties {
   contentType?: string;
@@ -51,7 +53,10 @@ export interface Message {
   readonly routingKey: string;
   readonly properties: MessageProperties;
   readonly rawProperties: Buffer;
-  readonly body: Buffer;
+  /** The body; undefined while it lives only on disk (evicted by the BodyCache, or not yet read back). */
+  body: Buffer | undefined;
+  /** Length of the body in bytes, known whether or not the body is in memory. */
+  readonly bodySize: number;
   /** delivery_mode = 2 */
   readonly persistent: boolean;
   /**
@@ -62,3 +67,10 @@ export interface Message {
 }
 
 export const PERSISTENT_DELIVERY_MODE = 2;
+
+/** The body of a message that must be in memory here (delivery, dead-lettering): a missing one is a bug. */
+export function loadedBody(message: Message): Buffer {
+  const body = message.body;
+  if (body === undefined) throw new Error(`message ${message.id} has no body in memory (it must be loaded first)`);
+  return body;
+}

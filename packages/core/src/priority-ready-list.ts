@@ -88,6 +88,15 @@ export class PriorityReadyList implements ReadyList {
     return earliest;
   }
 
+  visitFirst(limit: number, visit: (entry: QueueEntry) => void): void {
+    let left = limit;
+    for (let p = this.top; p >= 0 && left > 0; p--) {
+      const level = this.levels[p] as FifoReadyList;
+      level.visitFirst(left, visit);
+      left -= Math.min(left, level.length);
+    }
+  }
+
   private levelFor(entry: QueueEntry): FifoReadyList {
     return this.levels[this.priorityOf(entry)] as FifoReadyList;
   }
@@ -99,12 +108,12 @@ export class PriorityReadyList implements ReadyList {
 
   private added(entry: QueueEntry): void {
     this.count++;
-    this.bytes += entry.message.body.length;
+    this.bytes += entry.message.bodySize;
     this.top = Math.max(this.top, this.priorityOf(entry));
   }
 
   private removed(entry: QueueEntry): void {
     this.count--;
-    this.bytes -= entry.message.body.length;
+    this.bytes -= entry.message.bodySize;
   }
 }

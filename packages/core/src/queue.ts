@@ -10,6 +10,13 @@
  * (x-expires) and a delivery limit (quorum). Messages that die (rejected, expired, maxlen,
  * delivery_limit) go to `deadLetterSink` before their settle is recorded.
  *
+ * Bodies on disk: a stored message may have no body in memory (the store's body cache dropped it).
+ * Dispatch hands out only entries whose body is loaded; it reads the bodies of the first few ready
+ * entries ahead (READ_AHEAD_ENTRIES), and a read that completes dispatches again, so the order is kept.
+ * A dead message whose body is on disk is read back before it is dead-lettered; its settle is recorded
+ * only after that, so the record stays readable meanwhile (a settle recorded late only risks a
+ * redelivery after a crash, which at-least-once allows).
+ *
  * Not here: routing (exchanges), delivery tags (channels), the wire format, re-publishing dead messages.
  */
 import type { Consumer } from "./consumer.js";
@@ -36,6 +43,12 @@ export interface QueueEntry {
   /** When it expires on this queue (ms since the epoch), or undefined for never. */
   readonly expiresAtMs: number | undefined;
 }
+
+/**
+ * Bodies read ahead of dispatch per queue, at most: enough to keep the libuv thread pool busy (reads
+ * run four at a time) and consumers fed while a few reads are in flight, small next to any budget.
+ */
+export const READ_AHEAD_ENTRIES = 64;
 
 /** Receives messages that die in a queue, to re-publish them through its dead-letter exchange. */
 export type DeadLetterSink = (queue: Queue, message: Message, reason: DeadLetterReason) => void;
@@ -82,6 +95,10 @@ export class Queue {
   private unsettledCount = 0;
   private hadConsumer = false;
   private dispatching = false;
+  /** Ids of messages whose bodies are being read back for this queue. */
+  private readonly loading = new Set<number>();
+  /** A body could not be read back: the store reported it as fatal; stop asking. */
+  private loadFailed = false;
 
   constructor(
     options: QueueOptions,
@@ -136,7 +153,7 @@ export class Queue {
   /** reject-publish(-dlx): whether one more message fits (RabbitMQ counts ready messages and bytes). */
   admits(message: Message): boolean {
     if (this.settings.overflow === "drop-head") return true;
-    return !isOverLimit(this.settings, this.ready.length + 1, this.ready.bodyBytes + message.body.length);
+    return !isOverLimit(this.settings, this.ready.length + 1, this.ready.bodyBytes + message.bodySize);
   }
 
   /** A publish this queue did not admit: reject-publish-dlx dead-letters it (reason maxlen). */
@@ -144,13 +161,27 @@ export class Queue {
     if (this.settings.overflow === "reject-publish-dlx") this.deadLetter(message, "maxlen");
   }
 
-  /** basic.get: the next ready message, counted as delivered. */
+  /**
+   * basic.get, before get(): undefined when the next message can be handed out now; otherwise a promise
+   * that settles once its body has been read back from the store (then ask again: the head may differ).
+   */
+  nextBodyLoaded(): Promise<void> | undefined {
+    if (this.mayExpire) this.expireHeads(Date.now());
+    const head = this.ready.peek();
+    if (!head || head.message.body !== undefined) return undefined;
+    const read = this.loadBody(head.message);
+    this.readAhead();
+    return read;
+  }
+
+  /** basic.get: the next ready message, counted as delivered. Its body must be in memory (nextBodyLoaded). */
   get(noAck: boolean): QueueEntry | undefined {
     this.touch();
     if (this.mayExpire) this.expireHeads(Date.now());
     const entry = this.ready.shift();
     this.armExpiry();
     if (!entry) return undefined;
+    assert(entry.message.body !== undefined, `basic.get of message ${entry.message.id} before its body was loaded`);
     entry.deliveryCount++;
     this.unsettledCount++;
     if (noAck) this.settle(entry);
@@ -159,16 +190,18 @@ export class Queue {
 
   /** The consumer or getter is done with it (ack, or reject without requeue). */
   settle(entry: QueueEntry): void {
-    assert(!entry.settled, `message ${entry.message.id} settled twice on queue ${this.name}`);
-    entry.settled = true;
-    this.unsettledCount--;
+    this.markSettled(entry);
     if (entry.stored) this.store.settle(this.id, entry.message.id);
   }
 
   /** basic.reject / basic.nack without requeue: dead-lettered (reason rejected), then settled. */
   reject(entry: QueueEntry): void {
-    if (!this.deleted) this.deadLetter(entry.message, "rejected");
-    this.settle(entry);
+    if (this.deleted) {
+      this.settle(entry);
+      return;
+    }
+    this.markSettled(entry);
+    this.deadLetterThenRelease(entry, "rejected");
   }
 
   /**
@@ -206,8 +239,8 @@ export class Queue {
       assert(!entry.settled, `requeue of settled message ${entry.message.id}`);
       if (limit !== undefined && entry.deliveryCount > limit) {
         // Returned more often than x-delivery-limit allows: it leaves the queue (quorum queues' rule).
-        this.deadLetter(entry.message, "delivery_limit");
-        this.settle(entry);
+        this.markSettled(entry);
+        this.deadLetterThenRelease(entry, "delivery_limit");
         continue;
       }
       this.unsettledCount--;
@@ -281,6 +314,8 @@ export class Queue {
     try {
       if (this.mayExpire) this.expireHeads(Date.now());
       while (this.ready.length > 0) {
+        // A head whose body is on disk waits for it: handing out a later one would break the order.
+        if ((this.ready.peek() as QueueEntry).message.body === undefined) break;
         const consumer = this.pickConsumer();
         if (!consumer) break;
         const entry = this.ready.shift() as QueueEntry;
@@ -292,6 +327,7 @@ export class Queue {
     } finally {
       this.dispatching = false;
     }
+    if (this.consumers.length > 0) this.readAhead();
     this.armExpiry();
   }
 
@@ -330,9 +366,62 @@ export class Queue {
 
   /** A ready message leaves without being delivered (expired, or dropped from the head by x-max-length). */
   private dropReady(entry: QueueEntry, reason: DeadLetterReason): void {
-    this.deadLetter(entry.message, reason);
     entry.settled = true;
-    if (entry.stored) this.store.settle(this.id, entry.message.id);
+    this.deadLetterThenRelease(entry, reason);
+  }
+
+  private markSettled(entry: QueueEntry): void {
+    assert(!entry.settled, `message ${entry.message.id} settled twice on queue ${this.name}`);
+    entry.settled = true;
+    this.unsettledCount--;
+  }
+
+  /**
+   * A settled entry dies: it goes to the dead-letter exchange (if any), then its settle is recorded. A
+   * body on disk is read back first, and the settle waits for it; if the read fails (the store has
+   * reported that as fatal) the settle is never recorded, so the message is still there after a restart.
+   */
+  private deadLetterThenRelease(entry: QueueEntry, reason: DeadLetterReason): void {
+    const message = entry.message;
+    const release = () => {
+      if (entry.stored) this.store.settle(this.id, message.id);
+    };
+    if (this.settings.deadLetterExchange === undefined || message.body !== undefined) {
+      this.deadLetter(message, reason);
+      release();
+      return;
+    }
+    this.store.readBody(message.id).then((body) => {
+      if (message.body === undefined) message.body = body;
+      this.deadLetter(message, reason);
+      release();
+    }, noop);
+  }
+
+  /** Starts reading back the bodies of the first ready entries that have none in memory. */
+  private readAhead(): void {
+    if (this.loadFailed || this.loading.size >= READ_AHEAD_ENTRIES / 2) return;
+    this.ready.visitFirst(READ_AHEAD_ENTRIES, (entry) => {
+      if (entry.message.body === undefined && this.loading.size < READ_AHEAD_ENTRIES) void this.loadBody(entry.message);
+    });
+  }
+
+  /** Reads one body back; when it arrives, dispatch runs again (the head may be waiting for it). */
+  private loadBody(message: Message): Promise<void> {
+    const id = message.id;
+    this.loading.add(id);
+    return this.store.readBody(id).then(
+      (body) => {
+        assert(body.length === message.bodySize, `message ${id} read back with ${body.length} bytes, not ${message.bodySize}`);
+        if (message.body === undefined) message.body = body;
+        this.loading.delete(id);
+        this.dispatch();
+      },
+      () => {
+        this.loading.delete(id);
+        this.loadFailed = true;
+      },
+    );
   }
 
   /** x-overflow=drop-head: the oldest ready messages go while the queue is over a limit. */
@@ -365,3 +454,5 @@ export class Queue {
     if (!this.deleted && this.consumers.length === 0) this.onUnused?.(this);
   }
 }
+
+function noop(): void {}

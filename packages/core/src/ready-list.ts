@@ -27,6 +27,8 @@ export interface ReadyList {
   shiftExpired(nowMs: number): QueueEntry | undefined;
   /** The earliest expiry among the heads (what the queue's timer waits for). */
   nextExpiryMs(): number | undefined;
+  /** Visits up to `limit` entries in the order they will be handed out (for reading bodies ahead). */
+  visitFirst(limit: number, visit: (entry: QueueEntry) => void): void;
 }
 
 export class FifoReadyList implements ReadyList {
@@ -43,12 +45,12 @@ export class FifoReadyList implements ReadyList {
 
   push(entry: QueueEntry): void {
     this.entries.push(entry);
-    this.bytes += entry.message.body.length;
+    this.bytes += entry.message.bodySize;
   }
 
   shift(): QueueEntry | undefined {
     const entry = this.entries.shift();
-    if (entry) this.bytes -= entry.message.body.length;
+    if (entry) this.bytes -= entry.message.bodySize;
     return entry;
   }
 
@@ -57,7 +59,7 @@ export class FifoReadyList implements ReadyList {
   }
 
   restore(entry: QueueEntry): void {
-    this.bytes += entry.message.body.length;
+    this.bytes += entry.message.bodySize;
     const first = this.entries.peek();
     if (!first || entry.seq < first.seq) {
       this.entries.unshift(entry);
@@ -85,5 +87,10 @@ export class FifoReadyList implements ReadyList {
 
   nextExpiryMs(): number | undefined {
     return this.entries.peek()?.expiresAtMs;
+  }
+
+  visitFirst(limit: number, visit: (entry: QueueEntry) => void): void {
+    const count = Math.min(limit, this.entries.length);
+    for (let i = 0; i < count; i++) visit(this.entries.at(i) as QueueEntry);
   }
 }

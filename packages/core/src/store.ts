@@ -69,8 +69,14 @@ export interface MessageStore {
   saveBinding(definition: BindingDefinition): void;
   deleteBinding(definition: BindingDefinition): void;
 
-  /** A persistent message enqueued on these durable queues. */
-  appendMessage(message: Message, queueIds: readonly string[]): void;
+  /**
+   * A persistent message enqueued on these durable queues. `bodyEvictable`: every queue holding it
+   * stored it, so once durable its body may leave memory (a store with a body cache drops it and
+   * readBody brings it back); otherwise the body must stay, as some holder could not read it back.
+   */
+  appendMessage(message: Message, queueIds: readonly string[], bodyEvictable?: boolean): void;
+  /** The body of a stored, unsettled message whose body left memory (a new buffer). */
+  readBody(messageId: number): Promise<Buffer>;
   /** The message left that queue for good (acked, dropped, purged, dead-lettered). */
   settle(queueId: string, messageId: number): void;
 

@@ -284,6 +284,7 @@ export class VHost {
       properties,
       rawProperties,
       body,
+      bodySize: body.length,
       persistent: properties.deliveryMode === 2,
       ...(extraRoutingKeys && extraRoutingKeys.length > 0 ? { extraRoutingKeys } : {}),
     };
@@ -310,7 +311,8 @@ export class VHost {
       const durableIds: string[] = [];
       for (const queue of accepted) if (queue.storesPersistentMessages()) durableIds.push(queue.id);
       if (durableIds.length > 0) {
-        this.store.appendMessage(message, durableIds);
+        // Its body may leave memory only if no holder would need it kept (a transient queue cannot read it back).
+        this.store.appendMessage(message, durableIds, durableIds.length === accepted.length);
         stored = true;
       }
     }

@@ -2,9 +2,13 @@
  * The durable MessageStore over @leveret/wal. Two logs under the data dir:
  *   definitions/  durable exchanges, queues and bindings (small, rarely written, committed on change)
  *   messages/     persistent messages and their settlements (see MessageLog)
+ *
+ * Bodies: a message whose every holder stored it enters the BodyCache once its record is durable; past
+ * the cache's budget its body leaves memory and readBody() reads it back from its record.
  */
 import { join } from "node:path";
 import { type FsyncPolicy, Wal, type WalOptions } from "@leveret/wal";
+import { BodyCache, type BodyCacheStats, DEFAULT_BODY_CACHE_BYTES } from "./body-cache.js";
 import type { Message } from "./message.js";
 import { MessageLog } from "./message-log.js";
 import type {
@@ -26,6 +30,8 @@ export interface WalStoreOptions {
   fileIo?: WalOptions["fileIo"];
   /** Where the logs report corrupt records and I/O trouble (default: console). */
   logger?: WalOptions["logger"];
+  /** Bodies of durable messages kept in memory, at most (default 64 MiB); the rest are read back from disk. */
+  bodyCacheBytes?: number;
 }
 
 export class WalStore implements MessageStore {
@@ -33,8 +39,16 @@ export class WalStore implements MessageStore {
   private messages: MessageLog | undefined;
   private readonly fatalListeners: ((error: Error) => void)[] = [];
   private readonly diskListeners: ((full: boolean) => void)[] = [];
+  private readonly bodies: BodyCache;
+  /** Evictable messages appended since the last commit() call: they enter the cache once durable. */
+  private notYetDurable: Message[] = [];
+  private durabilityScheduled = false;
+  /** One read per message however many queues ask for it. */
+  private readonly bodyReads = new Map<number, Promise<Buffer>>();
 
-  constructor(private readonly options: WalStoreOptions) {}
+  constructor(private readonly options: WalStoreOptions) {
+    this.bodies = new BodyCache(options.bodyCacheBytes ?? DEFAULT_BODY_CACHE_BYTES);
+  }
 
   async recover(): Promise<RecoveredState> {
     const exchanges = new Map<string, ExchangeDefinition>();
@@ -57,6 +71,7 @@ export class WalStore implements MessageStore {
         onDiskFull: (full) => {
           for (const listener of this.diskListeners) listener(full);
         },
+        onGone: (messageId) => this.bodies.forget(messageId),
       },
     );
     this.messages = log;
@@ -88,8 +103,33 @@ export class WalStore implements MessageStore {
     this.define(DefinitionRecord.BindingDeleted, definition);
   }
 
-  appendMessage(message: Message, queueIds: readonly string[]): void {
+  appendMessage(message: Message, queueIds: readonly string[], bodyEvictable = false): void {
     this.messageLog().append(message, queueIds);
+    if (!bodyEvictable) return;
+    this.notYetDurable.push(message);
+    if (this.durabilityScheduled) return;
+    // Publishers without confirms never call commit(): their bodies still need a commit to become
+    // evictable, or they would pile up in memory. One per event-loop turn joins the group commit.
+    this.durabilityScheduled = true;
+    setImmediate(() => {
+      this.durabilityScheduled = false;
+      if (this.notYetDurable.length > 0) this.commit().catch(() => {}); // failures reach onFatal/onDiskFull
+    });
+  }
+
+  readBody(messageId: number): Promise<Buffer> {
+    const pending = this.bodyReads.get(messageId);
+    if (pending) return pending;
+    const read = this.messageLog()
+      .readBody(messageId)
+      .catch((error: Error & { code?: string }) => {
+        // A confirmed message that cannot be read back cannot be delivered: the broker must stop.
+        if (error.code !== undefined && error.code.startsWith("WAL_") && error.code !== "WAL_CLOSED") this.fail(error);
+        throw error;
+      })
+      .finally(() => this.bodyReads.delete(messageId));
+    this.bodyReads.set(messageId, read);
+    return read;
   }
 
   settle(queueId: string, messageId: number): void {
@@ -99,8 +139,22 @@ export class WalStore implements MessageStore {
   commit(): Promise<void> {
     const definitions = this.definitions;
     const messages = this.messageLog();
-    if (definitions && !definitions.idle) return Promise.all([definitions.commit(), messages.commit()]).then(noop);
-    return messages.commit();
+    const commit =
+      definitions && !definitions.idle
+        ? Promise.all([definitions.commit(), messages.commit()]).then(noop)
+        : messages.commit();
+    if (this.notYetDurable.length > 0) {
+      const durable = this.notYetDurable;
+      this.notYetDurable = [];
+      // Only after the sync: before it, the record could still vanish and the body with it.
+      commit.then(
+        () => {
+          for (const message of durable) if (messages.holds(message.id)) this.bodies.admit(message);
+        },
+        noop,
+      );
+    }
+    return commit;
   }
 
   get idle(): boolean {
@@ -127,6 +181,11 @@ export class WalStore implements MessageStore {
   /** Message-log figures (live data, compactions) for tests and metrics. */
   messageStats() {
     return this.messageLog().stats();
+  }
+
+  /** Body cache figures (bytes held, evictions) for tests and metrics. */
+  bodyCacheStats(): BodyCacheStats {
+    return this.bodies.stats();
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,7 @@ function entry(
     properties: priority === undefined ? {} : { priority },
     rawProperties: Buffer.alloc(2),
     body: Buffer.alloc(options.bodyBytes ?? 1),
+    bodySize: options.bodyBytes ?? 1,
     persistent: false,
   };
   return { message, seq, deliveryCount: 0, stored: false, settled: false, expiresAtMs: options.expiresAtMs };

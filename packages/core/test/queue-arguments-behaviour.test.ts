@@ -56,7 +56,7 @@ function setup(store = new RecordingStore()) {
     vhost.publish("", queue, properties, jsonPropertiesCodec.encode(properties), Buffer.from(body));
   const bodies = (queue: Queue) => {
     const out: string[] = [];
-    for (let entry = queue.get(true); entry; entry = queue.get(true)) out.push(entry.message.body.toString());
+    for (let entry = queue.get(true); entry; entry = queue.get(true)) out.push(entry.message.body?.toString());
     return out;
   };
   return { vhost, store, declare, publish, bodies };
@@ -93,7 +93,7 @@ describe("dead-lettering", () => {
     source.reject(entry);
     expect(source.unackedCount).toBe(0);
     const dead = dlq.get(true) as QueueEntry;
-    expect(dead.message.body.toString()).toBe("m1");
+    expect(dead.message.body?.toString()).toBe("m1");
     expect(dead.message.id).not.toBe(entry.message.id);
     expect(dead.message.exchange).toBe("dlx");
     expect(dead.message.routingKey).toBe("dead");
@@ -195,7 +195,7 @@ describe("message TTL", () => {
     vi.advanceTimersByTime(1);
     expect(queue.messageCount).toBe(0);
     const dead = [dlq.get(true), dlq.get(true)];
-    expect(dead.map((e) => e?.message.body.toString())).toEqual(["a", "b"]);
+    expect(dead.map((e) => e?.message.body?.toString())).toEqual(["a", "b"]);
     expect(deaths(dead[1])[0]).toMatchObject({
       reason: "expired",
       queue: "ttl",
@@ -210,7 +210,7 @@ describe("message TTL", () => {
     publish("ttl", "old");
     vi.setSystemTime(Date.now() + 500); // the clock moves but the timer has not run yet
     publish("ttl", "new");
-    expect(queue.get(true)?.message.body.toString()).toBe("new");
+    expect(queue.get(true)?.message.body?.toString()).toBe("new");
     publish("ttl", "old again");
     vi.setSystemTime(Date.now() + 500);
     const consumer = new TestConsumer("c");
@@ -226,7 +226,7 @@ describe("message TTL", () => {
     const consumer = new TestConsumer("c");
     queue.addConsumer(consumer);
     publish("zero", "taken");
-    expect(consumer.received.map((e) => e.message.body.toString())).toEqual(["taken"]);
+    expect(consumer.received.map((e) => e.message.body?.toString())).toEqual(["taken"]);
   });
 
   it("a requeued message keeps its original expiry", () => {
@@ -370,8 +370,8 @@ describe("single active consumer", () => {
     publish("sac", "2");
     queue.removeConsumer(first);
     publish("sac", "3");
-    expect(first.received.map((e) => e.message.body.toString())).toEqual(["1", "2"]);
-    expect(second.received.map((e) => e.message.body.toString())).toEqual(["3"]);
+    expect(first.received.map((e) => e.message.body?.toString())).toEqual(["1", "2"]);
+    expect(second.received.map((e) => e.message.body?.toString())).toEqual(["3"]);
     expect(queue.consumerCount).toBe(1);
   });
 

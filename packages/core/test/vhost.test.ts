@@ -187,8 +187,8 @@ describe("Queue dispatch", () => {
     queue.addConsumer(a);
     queue.addConsumer(b);
     for (let i = 0; i < 5; i++) publish(vhost, "", "q", String(i));
-    expect(a.received.map((e) => e.message.body.toString())).toEqual(["0", "2", "3", "4"]);
-    expect(b.received.map((e) => e.message.body.toString())).toEqual(["1"]);
+    expect(a.received.map((e) => e.message.body?.toString())).toEqual(["0", "2", "3", "4"]);
+    expect(b.received.map((e) => e.message.body?.toString())).toEqual(["1"]);
   });
 
   it("serves higher-priority consumers first while they have credit", () => {

@@ -1,7 +1,7 @@
 /**
- * A group-commit batch: the records appended during one event-loop turn (or while the previous batch
- * was being written and synced), laid out exactly as they will be written, one chunk per segment, and
- * the one promise every commit() waiting on them shares.
+ * A group-commit batch: the records appended during one event-loop turn (or while the pipeline of
+ * batches in flight was full), laid out exactly as they will be written, one chunk per segment, and the
+ * one promise every commit() waiting on them shares.
  *
  * It does no I/O. It holds references to the caller's payload buffers (never copies them) until the
  * batch has been written; the caller must not modify a payload before its commit() settles. Reads of a
@@ -23,7 +23,10 @@ export interface BatchChunk {
   readonly recordBufferIndexes: number[];
 }
 
-/** forming -> writing -> (syncing) -> written; a commit() may still ask for a sync while "writing". */
+/**
+ * forming -> writing -> (syncing) -> written. A commit() may still ask for a sync until the batch is
+ * settled: the sync (if one is needed) happens when the batch's turn to complete comes.
+ */
 export type BatchPhase = "forming" | "writing" | "syncing" | "written";
 
 const RESOLVED = Promise.resolve();
@@ -33,6 +36,10 @@ export class PendingBatch {
   phase: BatchPhase = "forming";
   syncRequested = false;
   recordCount = 0;
+  /** Set when issued: the batch's writes, settling with their failure instead of rejecting. */
+  written: Promise<WalError | undefined> | undefined;
+  /** Set when issued: it rotates to a new segment, so nothing may be in flight beside it. */
+  barrier = false;
   #outcome: { error: WalError | undefined } | undefined;
   #promise: Promise<void> | undefined;
   #resolve: (() => void) | undefined;

@@ -6,6 +6,10 @@
  * new segment's header and directory entry are durable before any record is written to it, so after a
  * crash the surviving records always form a prefix of what was written.
  *
+ * Several writes may be in flight at once (the Wal pipelines group-commit batches): each reserves its
+ * range synchronously when called, so they land at consecutive offsets whatever order they complete
+ * in. Rotation, rollback and closing must only be asked for when no write is in flight (the Wal waits).
+ *
  * It does not decide when to sync (the Wal's commit policy does) and does not know what records mean.
  * It classifies failures: WAL_NO_SPACE for ENOSPC/EDQUOT on a write or a file creation (nothing else
  * is wrong; the caller rolls back), WAL_SYNC_FAILED for everything else (fatal). It keeps no reference
@@ -45,12 +49,15 @@ export class SegmentWriter {
   readonly #files: SegmentFiles;
   #activeSegment: number;
   #lease: SegmentFileLease | null;
-  #writtenEndOffset: number;
+  #issuedEndOffset: number;
+  /** Bytes of a plain (non-O_DSYNC) write, finished or in flight, that no completed fdatasync covers yet. */
   #unsynced = false;
+  /** Bumped when a plain write starts and when it ends: a sync clears `unsynced` only if none did meanwhile. */
+  #plainWriteGeneration = 0;
   /** Highest segment number this writer created a file for: rollback removes files above its target. */
   #highestCreated: number;
   /** A second descriptor of the active segment, opened with O_DSYNC, for writes that must be durable. */
-  #dsync: { segment: number; fd: number } | null = null;
+  #dsync: { segment: number; fd: Promise<number | undefined> } | null = null;
   #dsyncUnavailable = false;
 
   private constructor(
@@ -64,7 +71,7 @@ export class SegmentWriter {
     this.#files = files;
     this.#activeSegment = segment;
     this.#lease = lease;
-    this.#writtenEndOffset = endOffset;
+    this.#issuedEndOffset = endOffset;
     this.#highestCreated = segment;
   }
 
@@ -90,51 +97,88 @@ export class SegmentWriter {
     return this.#activeSegment;
   }
 
-  get writtenEndOffset(): number {
-    return this.#writtenEndOffset;
+  /** Where the next write to the active segment must start: the end of every write issued so far. */
+  get issuedEndOffset(): number {
+    return this.#issuedEndOffset;
   }
 
-  /** True when bytes were written to the active segment since its last fdatasync. */
+  /** True when a plain write to the active segment (finished or in flight) is not yet covered by a sync. */
   get unsynced(): boolean {
     return this.#unsynced;
   }
 
   /**
    * Writes `buffers` (`byteLength` bytes) at `offset` of `segment`, which must be the end of the active
-   * segment or the start of the next one (which is then created). With `durable`, they are written
-   * through the O_DSYNC descriptor when everything before them is already synced, which makes them
-   * durable in one system call instead of two; otherwise `unsynced` stays true and the caller syncs.
+   * segment or the start of the next one (which is then created: only with no other write in flight).
+   * The range is reserved before this returns, so the caller may issue the next write at once. With
+   * `durable`, the bytes go through the O_DSYNC descriptor when no plain write before them is unsynced,
+   * which makes them durable in one system call instead of two; otherwise `unsynced` turns true and the
+   * caller syncs. Bytes written through O_DSYNC are durable on their own, not the ones before them: a
+   * caller that overlaps writes must treat a range as durable only once every earlier write is.
    */
-  async write(
+  write(
     segment: number,
     offset: number,
     buffers: readonly Buffer[],
     byteLength: number,
     durable: boolean,
   ): Promise<void> {
-    if (segment !== this.#activeSegment) await this.#rotateTo(segment);
-    assertWal(
-      offset === this.#writtenEndOffset,
-      `write at segment ${segment} offset ${offset}, but the file ends at ${this.#writtenEndOffset}`,
-    );
-    const action = `writing ${byteLength} bytes to segment ${segment}`;
-    // O_DSYNC covers only the bytes of this write: with unsynced bytes before them, a crash could keep
-    // these and lose those, leaving a hole that recovery would take for the torn tail.
-    const dsyncFd = durable && !this.#unsynced ? await this.#dsyncDescriptor() : undefined;
-    if (dsyncFd !== undefined) {
-      await this.#writeFully(dsyncFd, buffers, offset, byteLength, action);
-      this.syncCount += 1;
-      this.#unsynced = false;
-    } else {
-      await this.#writeFully(this.#activeFd(), buffers, offset, byteLength, action);
+    if (segment !== this.#activeSegment) return this.#rotateThenWrite(segment, offset, buffers, byteLength, durable);
+    if (offset !== this.#issuedEndOffset) {
+      assertWal(false, `write at segment ${segment} offset ${offset}, but the file ends at ${this.#issuedEndOffset}`);
     }
-    this.#writtenEndOffset += byteLength;
+    this.#issuedEndOffset += byteLength;
+    // O_DSYNC covers only the bytes of this write: with unsynced plain bytes before them, a crash could
+    // keep these and lose those, leaving a hole that recovery would take for the torn tail.
+    const dsync = durable && !this.#unsynced && !this.#dsyncUnavailable;
+    if (!dsync) this.#markPlainWrite();
+    return this.#writeRange(segment, offset, buffers, byteLength, dsync);
+  }
+
+  async #rotateThenWrite(
+    segment: number,
+    offset: number,
+    buffers: readonly Buffer[],
+    byteLength: number,
+    durable: boolean,
+  ): Promise<void> {
+    await this.#rotateTo(segment);
+    await this.write(segment, offset, buffers, byteLength, durable);
+  }
+
+  async #writeRange(
+    segment: number,
+    offset: number,
+    buffers: readonly Buffer[],
+    byteLength: number,
+    dsync: boolean,
+  ): Promise<void> {
+    const action = `writing ${byteLength} bytes to segment ${segment}`;
+    const dsyncFd = dsync ? await this.#dsyncDescriptor() : undefined;
+    // The descriptor may have turned out unavailable: then this is a plain write after all.
+    if (dsync && dsyncFd === undefined) this.#markPlainWrite();
+    try {
+      await this.#writeFully(dsyncFd ?? this.#activeFd(), buffers, offset, byteLength, action);
+    } catch (error) {
+      // Whatever reached the file, even part of a failed write, needs a sync or a truncation now.
+      this.#markPlainWrite();
+      throw error;
+    } finally {
+      if (dsyncFd === undefined) this.#plainWriteGeneration += 1;
+    }
+    if (dsyncFd !== undefined) this.syncCount += 1;
+  }
+
+  #markPlainWrite(): void {
+    this.#unsynced = true;
+    this.#plainWriteGeneration += 1;
   }
 
   /** fdatasync of the active segment. Any failure is fatal: a failed fsync is never retried. */
   async sync(): Promise<void> {
     const fd = this.#activeFd();
     this.syncCount += 1;
+    const generation = this.#plainWriteGeneration;
     try {
       await this.#io.fdatasync(fd);
     } catch (error) {
@@ -144,7 +188,8 @@ export class SegmentWriter {
         error,
       );
     }
-    this.#unsynced = false;
+    // A plain write that started or ended while the sync ran may not be covered by it.
+    if (generation === this.#plainWriteGeneration) this.#unsynced = false;
   }
 
   /**
@@ -176,7 +221,7 @@ export class SegmentWriter {
         error,
       );
     }
-    this.#writtenEndOffset = offset;
+    this.#issuedEndOffset = offset;
     this.#unsynced = false;
   }
 
@@ -190,27 +235,31 @@ export class SegmentWriter {
     }
   }
 
-  /** The O_DSYNC descriptor of the active segment, opened on first use; undefined if unavailable. */
-  async #dsyncDescriptor(): Promise<number | undefined> {
-    if (this.#dsync?.segment === this.#activeSegment) return this.#dsync.fd;
-    if (this.#dsyncUnavailable) return undefined;
-    await this.#closeDsyncDescriptor();
-    try {
-      const fd = await this.#io.open(this.#files.pathOf(this.#activeSegment), "read-write-dsync");
-      this.#dsync = { segment: this.#activeSegment, fd };
-      return fd;
-    } catch {
-      // Without O_DSYNC, write + fdatasync gives the same guarantee with one more round trip.
-      this.#dsyncUnavailable = true;
-      return undefined;
-    }
+  /**
+   * The O_DSYNC descriptor of the active segment, opened on first use (once, however many writes ask
+   * for it at the same time); undefined if the platform has none.
+   */
+  #dsyncDescriptor(): Promise<number | undefined> {
+    const segment = this.#activeSegment;
+    if (this.#dsync?.segment === segment) return this.#dsync.fd;
+    const fd = this.#io.open(this.#files.pathOf(segment), "read-write-dsync").then(
+      (opened) => opened,
+      () => {
+        // Without O_DSYNC, write + fdatasync gives the same guarantee with one more round trip.
+        this.#dsyncUnavailable = true;
+        return undefined;
+      },
+    );
+    this.#dsync = { segment, fd };
+    return fd;
   }
 
   async #closeDsyncDescriptor(): Promise<void> {
     const open = this.#dsync;
     if (open === null) return;
     this.#dsync = null;
-    await this.#io.close(open.fd);
+    const fd = await open.fd;
+    if (fd !== undefined) await this.#io.close(fd);
   }
 
   async #rotateTo(segment: number): Promise<void> {
@@ -236,12 +285,13 @@ export class SegmentWriter {
     this.#highestCreated = Math.max(this.#highestCreated, segment);
     this.#files.adopt(segment, fd);
     const lease = await this.#files.acquire(segment);
-    const previous = { segment: this.#activeSegment, lease: this.#lease, end: this.#writtenEndOffset };
+    const previous = { segment: this.#activeSegment, lease: this.#lease, end: this.#issuedEndOffset };
     this.#activeSegment = segment;
     this.#lease = lease;
-    this.#writtenEndOffset = 0;
+    this.#issuedEndOffset = 0;
     try {
       const header = [encodeSegmentHeader(segment)];
+      this.#markPlainWrite();
       await this.#writeFully(lease.fd, header, 0, SEGMENT_HEADER_BYTES, `writing header of ${path}`);
       await this.sync();
       await this.#io.syncDir(this.#files.dir);
@@ -250,7 +300,7 @@ export class SegmentWriter {
       lease.release();
       this.#activeSegment = previous.segment;
       this.#lease = previous.lease;
-      this.#writtenEndOffset = previous.end;
+      this.#issuedEndOffset = previous.end;
       if (error instanceof WalError) throw error;
       throw new WalError(
         "WAL_SYNC_FAILED",
@@ -258,7 +308,7 @@ export class SegmentWriter {
         error,
       );
     }
-    this.#writtenEndOffset = SEGMENT_HEADER_BYTES;
+    this.#issuedEndOffset = SEGMENT_HEADER_BYTES;
     this.#unsynced = false;
   }
 
@@ -295,9 +345,6 @@ export class SegmentWriter {
         written = await this.#io.writev(fd, remaining, position);
       } catch (error) {
         throw writeFailure(action, error);
-      } finally {
-        // Whatever reached the file, even a partial write, now needs a sync or a truncation.
-        this.#unsynced = true;
       }
       assertWal(
         written > 0 && written <= remainingBytes,
