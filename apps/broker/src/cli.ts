@@ -23,10 +23,12 @@ function buildProgram(): Command {
     .option("--fsync <policy>", "always | batch | none (env LEVERET_FSYNC; default always)")
     .option("--fsync-interval-ms <ms>", "with --fsync batch: longest wait before a sync (default 10)")
     .option("--segment-size-bytes <bytes>", "log segment size (default 67108864)")
+    .option("--body-cache-bytes <bytes>", "message bodies kept in memory; the rest stay on disk (default 67108864)")
     .option("--frame-max-bytes <bytes>", "largest frame accepted (default 131072)")
     .option("--heartbeat-seconds <s>", "heartbeat proposed to clients; 0 disables (default 60)")
     .option("--max-message-size-bytes <bytes>", "largest message body accepted (default 134217728)")
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)")
+    .option("--metrics-port <port>", "serve Prometheus metrics on GET /metrics (env LEVERET_METRICS_PORT; default off)")
     .option("--memory-high-watermark <fraction>", "block publishers above this fraction of RAM (default 0.4)")
     .option("--disk-free-limit-bytes <bytes>", "block publishers below this much free disk (default 50000000)")
     .option("--definitions <file>", "RabbitMQ definitions JSON to import at start (env LEVERET_DEFINITIONS)")
@@ -64,6 +66,9 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     return failConfig(error);
   }
   process.stdout.write(`leveret ${VERSION} listening on amqp://${running.host}:${running.port}\n`);
+  if (running.metricsPort !== undefined) {
+    process.stdout.write(`metrics on http://${running.host}:${running.metricsPort}/metrics\n`);
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

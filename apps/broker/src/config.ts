@@ -14,6 +14,8 @@ export interface BrokerConfig {
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   segmentSizeBytes: number;
+  /** Bodies of durable messages kept in memory, at most; the rest are read back from the log. */
+  bodyCacheBytes: number;
   frameMaxBytes: number;
   heartbeatSeconds: number;
   maxMessageSizeBytes: number;
@@ -24,6 +26,8 @@ export interface BrokerConfig {
   diskFreeLimitBytes: number;
   /** A RabbitMQ definitions JSON (users, vhosts, permissions, …) imported at start; "" for none. */
   definitions: string;
+  /** Port of the Prometheus endpoint (GET /metrics); -1 when off, 0 picks a free one. */
+  metricsPort: number;
 }
 
 /** Raw string values as they came from flags or the environment. */
@@ -53,6 +57,12 @@ const SETTINGS: { [K in keyof BrokerConfig]: Setting<K> } = {
     fallback: 64 * 1024 * 1024,
     parse: (raw, name) => integer(raw, name, 64 * 1024, 2 ** 31 - 1),
   },
+  bodyCacheBytes: {
+    flag: "--body-cache-bytes",
+    env: "LEVERET_BODY_CACHE_BYTES",
+    fallback: 64 * 1024 * 1024,
+    parse: (raw, name) => integer(raw, name, 0, Number.MAX_SAFE_INTEGER),
+  },
   frameMaxBytes: {
     flag: "--frame-max-bytes",
     env: "LEVERET_FRAME_MAX_BYTES",
@@ -72,6 +82,12 @@ const SETTINGS: { [K in keyof BrokerConfig]: Setting<K> } = {
     parse: (raw, name) => integer(raw, name, 1, 512 * 1024 * 1024),
   },
   logLevel: { flag: "--log-level", env: "LEVERET_LOG_LEVEL", fallback: "info", parse: logLevel },
+  metricsPort: {
+    flag: "--metrics-port",
+    env: "LEVERET_METRICS_PORT",
+    fallback: -1,
+    parse: (raw, name) => integer(raw, name, 0, 65535),
+  },
   definitions: { flag: "--definitions", env: "LEVERET_DEFINITIONS", fallback: "", parse: nonEmpty },
   memoryHighWatermark: {
     flag: "--memory-high-watermark",

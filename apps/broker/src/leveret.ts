@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import type { BrokerConfig } from "./config.js";
 import { ConfigError } from "./config-error.js";
 import { prepareDataDir } from "./data-dir.js";
+import { createMetricsRegistry, type MetricsEndpoint, serveMetrics } from "./metrics.js";
 import { ResourceMonitor, systemProbe } from "./resource-monitor.js";
 import { SecuritySetup } from "./security-setup.js";
 
@@ -18,6 +19,8 @@ export interface RunningLeveret {
   readonly host: string;
   readonly port: number;
   readonly broker: Broker;
+  /** Port of the Prometheus endpoint, when --metrics-port is set. */
+  readonly metricsPort: number | undefined;
   /** Flushes the log, closes connections with 320 CONNECTION_FORCED, releases the data dir. */
   close(): Promise<void>;
 }
@@ -56,6 +59,7 @@ export async function startLeveret(config: BrokerConfig, logger: Logger): Promis
     fsync: config.fsync,
     fsyncIntervalMs: config.fsyncIntervalMs,
     segmentSizeBytes: config.segmentSizeBytes,
+    bodyCacheBytes: config.bodyCacheBytes,
   });
   store.onFatal((error) => {
     logger.fatal({ err: error }, "storage failed; stopping so that a restart recovers from what is on disk");
@@ -86,12 +90,15 @@ export async function startLeveret(config: BrokerConfig, logger: Logger): Promis
   );
   store.onDiskFull((full) => monitor.setStoreDiskFull(full));
   await monitor.start();
+  const metrics = await startMetrics(config, broker, server);
   return {
     host: address.host,
     port: address.port,
     broker,
+    metricsPort: metrics?.port,
     async close() {
       monitor.stop();
+      await metrics?.close();
       await server.close("shutdown");
       await broker.close();
       await lock.release();
@@ -108,4 +115,17 @@ function listenError(error: unknown, config: BrokerConfig): Error {
     return new ConfigError(`cannot listen on ${config.host}:${config.port} (${code}); set --host / --port`);
   }
   return error as Error;
+}
+
+async function startMetrics(config: BrokerConfig, broker: Broker, server: AmqpServer): Promise<MetricsEndpoint | undefined> {
+  if (config.metricsPort < 0) return undefined;
+  try {
+    return await serveMetrics(createMetricsRegistry(broker, server), config.metricsPort, config.host);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      await server.close("metrics port in use");
+      throw new ConfigError(`metrics port ${config.metricsPort} is already in use; set --metrics-port / LEVERET_METRICS_PORT`);
+    }
+    throw error;
+  }
 }
