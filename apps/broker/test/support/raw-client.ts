@@ -81,6 +81,19 @@ export class RawClient {
     this.socket.write(bytes);
   }
 
+  /** The next frame of any type, or undefined when the socket closed. */
+  async nextFrame(): Promise<Frame | undefined> {
+    for (;;) {
+      const frame = this.frames.shift();
+      if (frame) return frame;
+      if (this.closed) return undefined;
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+      });
+      this.waiter = undefined;
+    }
+  }
+
   /** The next method frame (skipping heartbeats and content), or undefined when the socket closed. */
   async nextMethod(): Promise<(AmqpMethod & { channel: number }) | undefined> {
     for (;;) {
