@@ -3,7 +3,7 @@
 // order, through consumers and basic.get, with acks and requeues, before and after a SIGKILL restart;
 // priorities, and dead-lettering of expired messages whose bodies are on disk, must still be right.
 import { makeTempDir, removeTempDir, startBroker } from "@leveret/testkit";
-import type { Channel, ConfirmChannel, ConsumeMessage } from "amqplib";
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
 import { describe, expect, it } from "vitest";
 import { connect } from "./support/amqp.js";
 
@@ -30,21 +30,27 @@ async function publishAll(
   await channel.waitForConfirms();
 }
 
-/** Consumes `count` messages with a prefetch window, acking each; returns them in arrival order. */
-function consume(channel: Channel, queue: string, count: number): Promise<ConsumeMessage[]> {
-  return new Promise((resolve, reject) => {
-    const received: ConsumeMessage[] = [];
+/**
+ * Consumes `count` messages on a channel of its own with a prefetch window, acking each, then closes
+ * the channel (deliveries beyond `count` still in flight go back to the queue in their places).
+ */
+async function consume(connection: ChannelModel, queue: string, count: number, prefetch: number): Promise<ConsumeMessage[]> {
+  const channel = await connection.createChannel();
+  await channel.prefetch(prefetch);
+  const received = await new Promise<ConsumeMessage[]>((resolve, reject) => {
+    const out: ConsumeMessage[] = [];
     channel
       .consume(queue, (message) => {
         if (!message) return reject(new Error("consumer cancelled"));
-        received.push(message);
+        if (out.length === count) return;
+        out.push(message);
         channel.ack(message);
-        if (received.length === count) {
-          channel.cancel(message.fields.consumerTag).then(() => resolve(received), reject);
-        }
+        if (out.length === count) resolve(out);
       })
       .catch(reject);
   });
+  await channel.close();
+  return received;
 }
 
 function expectBodies(messages: readonly ConsumeMessage[], indexes: readonly number[]): void {
@@ -55,7 +61,7 @@ function expectBodies(messages: readonly ConsumeMessage[], indexes: readonly num
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
 
-describe("backlog bodies on disk", () => {
+describe("backlog bodies on disk", { timeout: 120_000 }, () => {
   it("drains 20,000 messages in order through a 1 MiB body cache, before and after a SIGKILL", async () => {
     const dataDir = await makeTempDir("leveret-backlog-");
     let broker = await startBroker({ dataDir, args: ARGS });
@@ -64,9 +70,8 @@ describe("backlog bodies on disk", () => {
     await publisher.assertQueue("backlog", { durable: true });
     await publishAll(publisher, "backlog", range(0, 20_000));
 
+    expectBodies(await consume(connection, "backlog", 5_000, 200), range(0, 5_000));
     const reader = await connection.createChannel();
-    await reader.prefetch(200);
-    expectBodies(await consume(reader, "backlog", 5_000), range(0, 5_000));
     // A requeued message goes back to the head, marked redelivered, its body read again if need be.
     const got = (await reader.get("backlog")) || undefined;
     expect(got && indexOf(got.content)).toBe(5_000);
@@ -82,14 +87,17 @@ describe("backlog bodies on disk", () => {
       viaGet.push(indexOf(message.content));
     }
     expect(viaGet).toEqual(range(5_001, 5_101));
+    // Acks are written without a sync (a lost one is a redelivery): a confirmed publish made after
+    // them makes them durable too, so that the count after the SIGKILL below is exact.
+    await publisher.assertQueue("marker", { durable: true });
+    await publishAll(publisher, "marker", [0]);
     await connection.close();
 
     await broker.kill();
     broker = await broker.restart();
     const afterRestart = await connect(broker.url);
+    const rest = await consume(afterRestart, "backlog", 14_899, 500);
     const channel = await afterRestart.createChannel();
-    await channel.prefetch(500);
-    const rest = await consume(channel, "backlog", 14_899);
     expectBodies(rest, range(5_101, 20_000));
     expect(rest.every((m) => m.fields.redelivered)).toBe(true);
     expect(await channel.get("backlog")).toBe(false);
@@ -108,17 +116,15 @@ describe("backlog bodies on disk", () => {
     await publisher.assertQueue("short-lived", { durable: true, deadLetterExchange: "", deadLetterRoutingKey: "dead" });
     await publishAll(publisher, "prio", range(0, 3_000), (i) => ({ priority: i % 6 }));
     // Recovery enqueues them again with a fresh TTL: they expire after the restart, bodies on disk.
-    await publishAll(publisher, "short-lived", range(0, 2_000), () => ({ expiration: "1500" }));
+    await publishAll(publisher, "short-lived", range(0, 2_000), () => ({ expiration: "4000" }));
     await connection.close();
 
     await broker.kill();
     broker = await broker.restart();
     const reader = await connect(broker.url);
-    const channel = await reader.createChannel();
-    await channel.prefetch(100);
     const expected = [5, 4, 3, 2, 1, 0].flatMap((p) => range(0, 500).map((k) => k * 6 + p));
-    expectBodies(await consume(channel, "prio", 3_000), expected);
-    const dead = await consume(channel, "dead", 2_000);
+    expectBodies(await consume(reader, "prio", 3_000, 100), expected);
+    const dead = await consume(reader, "dead", 2_000, 100);
     expectBodies(dead, range(0, 2_000));
     await reader.close();
     await broker.stop();

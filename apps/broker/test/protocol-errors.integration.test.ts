@@ -124,7 +124,7 @@ describe("protocol errors", () => {
     channel.sendToQueue(queue, Buffer.from("still fine"));
     await new Promise((resolve) => setTimeout(resolve, 50));
     const message = await channel.get(queue, { noAck: true });
-    expect(message?.content.toString()).toBe("still fine");
+    expect((message || undefined)?.content.toString()).toBe("still fine");
     await healthy.close();
   });
 

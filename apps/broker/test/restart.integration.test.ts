@@ -60,7 +60,7 @@ describe("restart after SIGKILL", () => {
     check.publish("durable-x", "a.c", Buffer.from("after restart"), { persistent: true });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const message = await check.get("durable-q", { noAck: true });
-    expect(message?.content.toString()).toBe("after restart");
+    expect((message || undefined)?.content.toString()).toBe("after restart");
     await expect(check.checkQueue("transient-q")).rejects.toThrow(/404/);
     await again.close().catch(() => {});
     await broker.stop();
@@ -87,7 +87,7 @@ describe("restart after SIGKILL", () => {
     const check = await again.createChannel();
     expect(await check.checkQueue("acked-q")).toMatchObject({ messageCount: 6 });
     const first = await check.get("acked-q", { noAck: true });
-    expect(first?.content.toString()).toBe("4");
+    expect((first || undefined)?.content.toString()).toBe("4");
     await again.close();
     await broker.stop();
     await removeTempDir(dataDir);

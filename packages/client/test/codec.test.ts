@@ -17,8 +17,10 @@ describe("built-in codecs", () => {
   });
 
   it("round-trip JSON values through msgpack", () => {
+    // msgpackr renames a "__proto__" key on decode (its prototype-pollution guard); see the README notes.
+    const withoutProtoKeys = jsonValue.filter((value) => !JSON.stringify(value).includes('"__proto__"'));
     fc.assert(
-      fc.property(jsonValue, (value) => {
+      fc.property(withoutProtoKeys, (value) => {
         expect(msgpackCodec.decode(msgpackCodec.encode(value))).toEqual(value);
       }),
     );

@@ -106,7 +106,7 @@ export class Broker {
     const decoded = new Map<Buffer, Message["properties"]>();
     const codec = this.propertiesCodec;
     for (const recovered of state.messages) {
-      let message = recovered.message;
+      const message = recovered.message;
       if (codec) {
         const raw = message.rawProperties;
         let properties = decoded.get(raw);
@@ -114,7 +114,7 @@ export class Broker {
           properties = codec.decode(raw);
           if (decoded.size < 10_000) decoded.set(raw, properties);
         }
-        message = { ...message, properties };
+        message.properties = properties; // before any queue has seen it
       }
       for (const queueId of recovered.queueIds) {
         const queue = queuesById.get(queueId);

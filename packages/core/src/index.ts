@@ -19,7 +19,7 @@ export {
 export type { CoreErrorCode } from "./errors.js";
 export { Exchange, EXCHANGE_TYPES } from "./exchange.js";
 export type { Destination, ExchangeType } from "./exchange.js";
-export { PERSISTENT_DELIVERY_MODE } from "./message.js";
+export { loadedBody, PERSISTENT_DELIVERY_MODE } from "./message.js";
 export type { Message, MessageProperties, PropertiesCodec, PropertiesRewrite } from "./message.js";
 export { parseExpiration } from "./message-expiry.js";
 export { MemoryStore } from "./memory-store.js";
@@ -41,7 +41,7 @@ export {
 } from "./permissions.js";
 export type { PermissionKind, PermissionPatterns, ResourceAccess, ResourceKind } from "./permissions.js";
 export { PriorityReadyList } from "./priority-ready-list.js";
-export { Queue } from "./queue.js";
+export { Queue, READ_AHEAD_ENTRIES } from "./queue.js";
 export type { DeadLetterSink, QueueEntry } from "./queue.js";
 export {
   assertQueueArgumentsEquivalent,
@@ -71,5 +71,7 @@ export type {
   QueueDeclareResult,
   VHostOptions,
 } from "./vhost.js";
+export { BodyCache, DEFAULT_BODY_CACHE_BYTES } from "./body-cache.js";
+export type { BodyCacheStats } from "./body-cache.js";
 export { WalStore } from "./wal-store.js";
 export type { WalStoreOptions } from "./wal-store.js";

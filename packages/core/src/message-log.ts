@@ -16,7 +16,8 @@
  * current position (compaction moves records, so positions live here, not in the queues).
  */
 import { type FsyncPolicy, type RecordPosition, Wal, type WalOptions, type WalState } from "@leveret/wal";
-import type { Message } from "./message.js";
+import { loadedBody, type Message } from "./message.js";
+import { PropertiesInterner } from "./properties-interner.js";
 import type { RecoveredMessage } from "./store.js";
 import {
   decodeMessageRecord,
@@ -26,15 +27,22 @@ import {
   unpackDefinition,
 } from "./wal-records.js";
 
+/** Recovered messages carry only raw properties (the broker decodes them): one empty object for all. */
+const NO_PROPERTIES: Message["properties"] = Object.freeze({});
+
 interface LiveMessage {
   segment: number;
   /** Where the record starts in its segment (for readBody). */
   offset: number;
   /** Record size, for the live-bytes accounting behind compaction. */
   bytes: number;
-  /** Durable queues still holding it. */
-  queues: string[];
+  /** Durable queues still holding it: a shared list (see sharedList), never changed in place. */
+  queues: readonly string[];
 }
+
+/** Distinct queue lists shared, at most; past it each message keeps its own copy. */
+const MAX_SHARED_QUEUE_LISTS = 10_000;
+const NO_QUEUES: readonly string[] = Object.freeze([]);
 
 export interface MessageLogEvents {
   onFatal(error: Error): void;
@@ -57,6 +65,7 @@ export interface MessageLogStats {
 
 export class MessageLog {
   private readonly live = new Map<number, LiveMessage>();
+  private readonly queueLists = new Map<string, readonly string[]>();
   private readonly segmentRefs = new Map<number, number>();
   private readonly segmentLiveBytes = new Map<number, number>();
   private liveBytes = 0;
@@ -64,7 +73,11 @@ export class MessageLog {
   private settleFlushScheduled = false;
   /** Messages appended since the last commit() call: voided if that commit fails for lack of space. */
   private uncommitted: number[] = [];
+  /** The last commit promise handed out, and the messages whose fate is tied to it. */
+  private watchedCommit: Promise<void> | undefined;
+  private watchedIds: number[] = [];
   private maintaining = false;
+  private closing = false;
   private compactions = 0;
   private segmentsDeleted = 0;
 
@@ -79,14 +92,15 @@ export class MessageLog {
     validQueue: (queueId: string) => boolean,
     events: MessageLogEvents,
   ): Promise<{ log: MessageLog; messages: RecoveredMessage[]; maxId: number }> {
-    const recovered = new Map<number, { message: Message; queues: Set<string>; position: RecordPosition }>();
+    // One object per recovered message: it becomes the message's LiveMessage once replay is over.
+    const recovered = new Map<number, { segment: number; offset: number; bytes: number; queues: string[]; message: Message }>();
     const interned = new PropertiesInterner();
     let maxId = 0;
-    let log: MessageLog | undefined;
+    const holder: { log?: MessageLog } = {};
     const wal = await Wal.open(
       {
         ...options,
-        onStateChange: (state: WalState) => log?.onWalState(state),
+        onStateChange: MessageLog.relayState(holder),
       },
       ({ type, payload, position }) => {
         if (type === MessageRecord.Message) {
@@ -98,34 +112,41 @@ export class MessageLog {
             id: header.id,
             exchange: interned.string(header.exchange),
             routingKey: interned.string(header.routingKey),
-            properties: {},
+            properties: NO_PROPERTIES,
             rawProperties: interned.buffer(rawProperties),
             body: undefined,
             bodySize: body.length,
             persistent: true,
           };
           // A compacted copy replaces the original: its queue list is the newer truth.
-          recovered.set(header.id, { message, queues: new Set(header.queues), position });
+          const queues = header.queues.map((q) => interned.string(q));
+          recovered.set(header.id, { segment: position.segment, offset: position.offset, bytes: position.length, queues, message });
         } else if (type === MessageRecord.Settle) {
           const { q, ids } = unpackDefinition<{ q: string; ids: number[] }>(payload);
           for (const id of ids) {
             const entry = recovered.get(id);
             if (!entry) continue;
-            entry.queues.delete(q);
-            if (entry.queues.size === 0) recovered.delete(id);
+            const index = entry.queues.indexOf(q);
+            if (index >= 0) entry.queues.splice(index, 1);
+            if (entry.queues.length === 0) recovered.delete(id);
           }
         }
       },
     );
-    log = new MessageLog(wal, options.segmentSizeBytes ?? 64 * 1024 * 1024, events);
+    const log = new MessageLog(wal, options.segmentSizeBytes ?? 64 * 1024 * 1024, events);
+    holder.log = log;
     const ordered = [...recovered.values()].sort((a, b) => a.message.id - b.message.id);
     const messages: RecoveredMessage[] = [];
     for (const entry of ordered) {
-      const queueIds = [...entry.queues].filter(validQueue);
-      if (queueIds.length === 0) continue;
+      // filter's result carries spare capacity: only when a queue is gone, not a million times over.
+      if (!entry.queues.every(validQueue)) entry.queues = entry.queues.filter(validQueue);
+      if (entry.queues.length === 0) continue;
+      // Shared and frozen: the same list serves the caller and the live record.
+      const queueIds = log.sharedList(entry.queues);
       messages.push({ message: entry.message, queueIds });
-      log.track(entry.message.id, entry.position, queueIds);
+      log.trackRecovered(entry.message.id, { segment: entry.segment, offset: entry.offset, bytes: entry.bytes, queues: queueIds });
     }
+    recovered.clear();
     return { log, messages, maxId };
   }
 
@@ -139,10 +160,10 @@ export class MessageLog {
         propertiesLength: message.rawProperties.length,
       },
       message.rawProperties,
-      message.body,
+      loadedBody(message),
     );
     const position = this.wal.append(MessageRecord.Message, payload);
-    this.track(message.id, position, [...queueIds]);
+    this.track(message.id, position, queueIds);
     this.uncommitted.push(message.id);
   }
 
@@ -161,18 +182,25 @@ export class MessageLog {
 
   commit(): Promise<void> {
     this.flushSettles(false);
-    const appended = this.uncommitted;
-    this.uncommitted = [];
     const commit = this.wal.commit();
-    if (appended.length > 0) {
-      commit.catch((error: Error & { code?: string }) => {
-        // The log rolled the batch back: those records do not exist; stop counting them as live.
-        if (error.code !== "WAL_NO_SPACE") return;
-        for (const id of appended) {
-          this.untrack(id);
-          this.events.onGone?.(id);
-        }
-      });
+    if (this.uncommitted.length > 0) {
+      // Every publish of a group commit gets the same promise: one rollback handler per promise, not
+      // one per publish (that was a promise and a closure per persistent message).
+      if (commit !== this.watchedCommit) {
+        const appended: number[] = [];
+        this.watchedCommit = commit;
+        this.watchedIds = appended;
+        commit.catch((error: Error & { code?: string }) => {
+          // The log rolled the batch back: those records do not exist; stop counting them as live.
+          if (error.code !== "WAL_NO_SPACE") return;
+          for (const id of appended) {
+            this.untrack(id);
+            this.events.onGone?.(id);
+          }
+        });
+      }
+      for (const id of this.uncommitted) this.watchedIds.push(id);
+      this.uncommitted.length = 0;
     }
     return commit;
   }
@@ -221,19 +249,50 @@ export class MessageLog {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.flushSettles(false);
     await this.wal.close();
   }
 
   // ---- internals ----
 
+  /**
+   * The Wal keeps its onStateChange callback for as long as it lives. Made here, not in open(), so that
+   * it does not share open()'s scope and keep the replay's per-message garbage alive with it.
+   */
+  private static relayState(holder: { log?: MessageLog }): (state: WalState) => void {
+    return (state) => holder.log?.onWalState(state);
+  }
+
   private onWalState(state: WalState): void {
     if (state.failed) this.events.onFatal(state.error ?? new Error("the message log failed"));
     this.events.onDiskFull(state.blockedByDiskFull);
   }
 
-  private track(id: number, position: RecordPosition, queues: string[]): void {
+  /**
+   * The one shared copy of a queue list: a backlog's messages mostly sit on the same queue or queues,
+   * and a list per message would cost an array each, a million times over.
+   */
+  private sharedList(queues: readonly string[]): readonly string[] {
+    if (queues.length === 0) return NO_QUEUES;
+    const key = queues.join("\u0000");
+    const known = this.queueLists.get(key);
+    if (known) return known;
+    const list = Object.freeze([...queues]);
+    if (this.queueLists.size < MAX_SHARED_QUEUE_LISTS) this.queueLists.set(key, list);
+    return list;
+  }
+
+  private trackRecovered(id: number, live: LiveMessage): void {
+    this.live.set(id, live);
+    this.segmentRefs.set(live.segment, (this.segmentRefs.get(live.segment) ?? 0) + live.queues.length);
+    this.segmentLiveBytes.set(live.segment, (this.segmentLiveBytes.get(live.segment) ?? 0) + live.bytes);
+    this.liveBytes += live.bytes;
+  }
+
+  private track(id: number, position: RecordPosition, queueIds: readonly string[]): void {
     const { segment, offset, length: bytes } = position;
+    const queues = this.sharedList(queueIds);
     this.live.set(id, { segment, offset, bytes, queues });
     this.segmentRefs.set(segment, (this.segmentRefs.get(segment) ?? 0) + queues.length);
     this.segmentLiveBytes.set(segment, (this.segmentLiveBytes.get(segment) ?? 0) + bytes);
@@ -269,7 +328,7 @@ export class MessageLog {
     if (!live) return;
     const index = live.queues.indexOf(queueId);
     if (index < 0) return;
-    live.queues.splice(index, 1);
+    live.queues = live.queues.length === 1 ? NO_QUEUES : this.sharedList(live.queues.filter((q) => q !== queueId));
     this.segmentRefs.set(live.segment, (this.segmentRefs.get(live.segment) ?? 1) - 1);
     if (live.queues.length === 0) {
       this.live.delete(id);
@@ -281,7 +340,7 @@ export class MessageLog {
 
   /** Deletes settled segments from the oldest end, and compacts the oldest when the log is bloated. */
   private async maintain(): Promise<void> {
-    if (this.maintaining) return;
+    if (this.maintaining || this.closing) return;
     this.maintaining = true;
     try {
       for (;;) {
@@ -296,8 +355,9 @@ export class MessageLog {
         await this.compact(oldest.segment);
       }
     } catch (error) {
-      // Out of space: compaction waits for room (the disk alarm is up); anything else is fatal.
-      if ((error as { code?: string }).code !== "WAL_NO_SPACE") this.events.onFatal(error as Error);
+      // Out of space waits for room (the disk alarm is up); a log closed under us is a shutdown.
+      const code = (error as { code?: string }).code;
+      if (code !== "WAL_NO_SPACE" && !(this.closing && code === "WAL_CLOSED")) this.events.onFatal(error as Error);
     } finally {
       this.maintaining = false;
     }
@@ -347,29 +407,3 @@ export class MessageLog {
   }
 }
 
-/**
- * Recovery sees the same few exchanges, routing keys and property lists over and over: one copy of each
- * serves every message. Bounded, so that a log of all-distinct values costs a copy each and no more.
- */
-class PropertiesInterner {
-  private readonly strings = new Map<string, string>();
-  private readonly buffers = new Map<string, Buffer>();
-  private static readonly LIMIT = 10_000;
-
-  string(value: string): string {
-    const known = this.strings.get(value);
-    if (known !== undefined) return known;
-    if (this.strings.size < PropertiesInterner.LIMIT) this.strings.set(value, value);
-    return value;
-  }
-
-  /** A copy of `view` that does not keep the buffer it points into alive. */
-  buffer(view: Buffer): Buffer {
-    const key = view.toString("latin1");
-    const known = this.buffers.get(key);
-    if (known) return known;
-    const copy = Buffer.from(view);
-    if (this.buffers.size < PropertiesInterner.LIMIT) this.buffers.set(key, copy);
-    return copy;
-  }
-}

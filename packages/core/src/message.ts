@@ -51,7 +51,8 @@ export interface Message {
   readonly id: number;
   readonly exchange: string;
   readonly routingKey: string;
-  readonly properties: MessageProperties;
+  /** Shared between messages with the same property bytes: never mutate it (replace it whole). */
+  properties: MessageProperties;
   readonly rawProperties: Buffer;
   /** The body; undefined while it lives only on disk (evicted by the BodyCache, or not yet read back). */
   body: Buffer | undefined;

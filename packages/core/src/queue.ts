@@ -95,8 +95,10 @@ export class Queue {
   private unsettledCount = 0;
   private hadConsumer = false;
   private dispatching = false;
-  /** Ids of messages whose bodies are being read back for this queue. */
-  private readonly loading = new Set<number>();
+  /** Reads under way for this queue, by message id (one each, however often it is asked for). */
+  private readonly loading = new Map<number, Promise<void>>();
+  /** The last dead letter waiting for its body to be read back: later ones queue behind it. */
+  private deadLetterTail: Promise<void> | undefined;
   /** A body could not be read back: the store reported it as fatal; stop asking. */
   private loadFailed = false;
 
@@ -178,10 +180,11 @@ export class Queue {
   get(noAck: boolean): QueueEntry | undefined {
     this.touch();
     if (this.mayExpire) this.expireHeads(Date.now());
+    const head = this.ready.peek();
+    assert(!head || head.message.body !== undefined, `basic.get of message ${head?.message.id} before its body was loaded`);
     const entry = this.ready.shift();
     this.armExpiry();
     if (!entry) return undefined;
-    assert(entry.message.body !== undefined, `basic.get of message ${entry.message.id} before its body was loaded`);
     entry.deliveryCount++;
     this.unsettledCount++;
     if (noAck) this.settle(entry);
@@ -386,42 +389,61 @@ export class Queue {
     const release = () => {
       if (entry.stored) this.store.settle(this.id, message.id);
     };
-    if (this.settings.deadLetterExchange === undefined || message.body !== undefined) {
+    if (this.settings.deadLetterExchange === undefined) {
+      release();
+      return;
+    }
+    if (message.body !== undefined && this.deadLetterTail === undefined) {
       this.deadLetter(message, reason);
       release();
       return;
     }
-    this.store.readBody(message.id).then((body) => {
-      if (message.body === undefined) message.body = body;
-      this.deadLetter(message, reason);
-      release();
-    }, noop);
+    // Reads run in parallel; dead letters leave in the order the messages died, as RabbitMQ's do.
+    const read = message.body !== undefined ? Promise.resolve(message.body) : this.store.readBody(message.id);
+    const tail: Promise<void> = (this.deadLetterTail ?? Promise.resolve())
+      .then(() => read)
+      .then((body) => {
+        if (message.body === undefined) message.body = body;
+        this.deadLetter(message, reason);
+        release();
+      }, noop)
+      .finally(() => {
+        if (this.deadLetterTail === tail) this.deadLetterTail = undefined;
+      });
+    this.deadLetterTail = tail;
   }
 
   /** Starts reading back the bodies of the first ready entries that have none in memory. */
   private readAhead(): void {
     if (this.loadFailed || this.loading.size >= READ_AHEAD_ENTRIES / 2) return;
     this.ready.visitFirst(READ_AHEAD_ENTRIES, (entry) => {
-      if (entry.message.body === undefined && this.loading.size < READ_AHEAD_ENTRIES) void this.loadBody(entry.message);
+      const message = entry.message;
+      if (message.body === undefined && !this.loading.has(message.id) && this.loading.size < READ_AHEAD_ENTRIES) {
+        this.loadBody(message).catch(noop); // the store has reported the failure
+      }
     });
   }
 
   /** Reads one body back; when it arrives, dispatch runs again (the head may be waiting for it). */
   private loadBody(message: Message): Promise<void> {
     const id = message.id;
-    this.loading.add(id);
-    return this.store.readBody(id).then(
+    const pending = this.loading.get(id);
+    if (pending) return pending;
+    const read = this.store.readBody(id).then(
       (body) => {
+        this.loading.delete(id);
         assert(body.length === message.bodySize, `message ${id} read back with ${body.length} bytes, not ${message.bodySize}`);
         if (message.body === undefined) message.body = body;
-        this.loading.delete(id);
         this.dispatch();
       },
-      () => {
+      (error: unknown) => {
         this.loading.delete(id);
         this.loadFailed = true;
+        throw error;
       },
     );
+    this.loading.set(id, read);
+    return read;
   }
 
   /** x-overflow=drop-head: the oldest ready messages go while the queue is over a limit. */

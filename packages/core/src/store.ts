@@ -40,7 +40,7 @@ export interface BindingDefinition {
 export interface RecoveredMessage {
   message: Message;
   /** Queue ids (durable queues) that still hold the message unsettled, in enqueue order. */
-  queueIds: string[];
+  queueIds: readonly string[];
 }
 
 export interface RecoveredState {

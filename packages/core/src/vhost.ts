@@ -20,6 +20,7 @@ import {
 import { type Destination, EXCHANGE_TYPES, Exchange, type ExchangeType } from "./exchange.js";
 import type { Message, PropertiesCodec } from "./message.js";
 import { parseExpiration } from "./message-expiry.js";
+import { PropertiesInterner } from "./properties-interner.js";
 import { Queue } from "./queue.js";
 import { assertQueueArgumentsEquivalent, validateQueueDeclaration } from "./queue-arguments.js";
 import { validateHeadersBindingArgs } from "./routing/index.js";
@@ -78,6 +79,8 @@ export class VHost {
   private readonly routed = new Set<Destination>();
   private readonly deadLetters: DeadLetterPublisher;
   private readonly propertiesCodec: PropertiesCodec | undefined;
+  /** Messages that stay queued share their property bytes (see properties-interner.ts). */
+  private readonly interner = new PropertiesInterner();
 
   constructor(
     readonly name: string,
@@ -277,12 +280,13 @@ export class VHost {
       targets = [...all];
     }
     if (targets.length === 0) return { queues: 0, stored: false, rejected: false };
+    const raw = this.interner.buffer(rawProperties);
     const message: Message = {
       id: this.nextMessageId(),
-      exchange: exchangeName,
-      routingKey,
-      properties,
-      rawProperties,
+      exchange: this.interner.string(exchangeName),
+      routingKey: this.interner.string(routingKey),
+      properties: this.interner.decoded(raw, properties),
+      rawProperties: raw,
       body,
       bodySize: body.length,
       persistent: properties.deliveryMode === 2,

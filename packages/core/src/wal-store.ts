@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { type FsyncPolicy, Wal, type WalOptions } from "@leveret/wal";
 import { BodyCache, type BodyCacheStats, DEFAULT_BODY_CACHE_BYTES } from "./body-cache.js";
 import type { Message } from "./message.js";
+import { openDefinitionsLog } from "./definitions-log.js";
 import { MessageLog } from "./message-log.js";
 import type {
   BindingDefinition,
@@ -20,6 +21,9 @@ import type {
   StoreStats,
 } from "./store.js";
 import { DefinitionRecord, packDefinition, unpackDefinition } from "./wal-records.js";
+
+/** Bodies appended without anyone asking for a commit, at most, before the store asks for one itself. */
+const UNSYNCED_BODY_BYTES = 4 * 1024 * 1024;
 
 export interface WalStoreOptions {
   dataDir: string;
@@ -42,6 +46,7 @@ export class WalStore implements MessageStore {
   private readonly bodies: BodyCache;
   /** Evictable messages appended since the last commit() call: they enter the cache once durable. */
   private notYetDurable: Message[] = [];
+  private notYetDurableBytes = 0;
   private durabilityScheduled = false;
   /** One read per message however many queues ask for it. */
   private readonly bodyReads = new Map<number, Promise<Buffer>>();
@@ -54,7 +59,7 @@ export class WalStore implements MessageStore {
     const exchanges = new Map<string, ExchangeDefinition>();
     const queues = new Map<string, QueueDefinition>();
     const bindings = new Map<string, BindingDefinition>();
-    this.definitions = await Wal.open(
+    this.definitions = await openDefinitionsLog(
       {
         ...this.walOptions("definitions"),
         onStateChange: (state) => {
@@ -62,6 +67,11 @@ export class WalStore implements MessageStore {
         },
       },
       ({ type, payload }) => applyDefinition(type, payload, exchanges, queues, bindings),
+      () => [
+        ...[...exchanges.values()].map((d) => ({ type: DefinitionRecord.ExchangeSaved, payload: packDefinition(d) })),
+        ...[...queues.values()].map((d) => ({ type: DefinitionRecord.QueueSaved, payload: packDefinition(d) })),
+        ...[...bindings.values()].map((d) => ({ type: DefinitionRecord.BindingSaved, payload: packDefinition(d) })),
+      ],
     );
     const { log, messages, maxId } = await MessageLog.open(
       this.walOptions("messages"),
@@ -107,9 +117,10 @@ export class WalStore implements MessageStore {
     this.messageLog().append(message, queueIds);
     if (!bodyEvictable) return;
     this.notYetDurable.push(message);
-    if (this.durabilityScheduled) return;
-    // Publishers without confirms never call commit(): their bodies still need a commit to become
-    // evictable, or they would pile up in memory. One per event-loop turn joins the group commit.
+    this.notYetDurableBytes += message.bodySize;
+    // Publishers without confirms never call commit(): their bodies still need one to become evictable.
+    // Asked for only past a few MiB, so that such publishers do not pay an fsync per turn.
+    if (this.durabilityScheduled || this.notYetDurableBytes < UNSYNCED_BODY_BYTES) return;
     this.durabilityScheduled = true;
     setImmediate(() => {
       this.durabilityScheduled = false;
@@ -124,7 +135,7 @@ export class WalStore implements MessageStore {
       .readBody(messageId)
       .catch((error: Error & { code?: string }) => {
         // A confirmed message that cannot be read back cannot be delivered: the broker must stop.
-        if (error.code !== undefined && error.code.startsWith("WAL_") && error.code !== "WAL_CLOSED") this.fail(error);
+        if (error.code?.startsWith("WAL_") && error.code !== "WAL_CLOSED") this.fail(error);
         throw error;
       })
       .finally(() => this.bodyReads.delete(messageId));
@@ -146,6 +157,7 @@ export class WalStore implements MessageStore {
     if (this.notYetDurable.length > 0) {
       const durable = this.notYetDurable;
       this.notYetDurable = [];
+      this.notYetDurableBytes = 0;
       // Only after the sync: before it, the record could still vanish and the body with it.
       commit.then(
         () => {

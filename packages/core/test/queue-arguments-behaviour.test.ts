@@ -56,7 +56,7 @@ function setup(store = new RecordingStore()) {
     vhost.publish("", queue, properties, jsonPropertiesCodec.encode(properties), Buffer.from(body));
   const bodies = (queue: Queue) => {
     const out: string[] = [];
-    for (let entry = queue.get(true); entry; entry = queue.get(true)) out.push(entry.message.body?.toString());
+    for (let entry = queue.get(true); entry; entry = queue.get(true)) out.push(String(entry.message.body));
     return out;
   };
   return { vhost, store, declare, publish, bodies };

@@ -24,7 +24,11 @@ export {
   segmentFileName,
 } from "./segment-format.js";
 export { Wal } from "./wal.js";
-export { DEFAULT_FSYNC_INTERVAL_MS, DEFAULT_SEGMENT_SIZE_BYTES } from "./wal-config.js";
+export {
+  DEFAULT_FSYNC_INTERVAL_MS,
+  DEFAULT_MAX_BATCHES_IN_FLIGHT,
+  DEFAULT_SEGMENT_SIZE_BYTES,
+} from "./wal-config.js";
 export type {
   FsyncPolicy,
   RecordPosition,

@@ -7,7 +7,9 @@
  * (optionally keeping part of the last unsynced writes, torn, with garbage or zeros after them), closes
  * every descriptor, and leaves the store ready for a new `Wal.open`. Faults can be injected into the
  * next write, sync, create or truncate, and a crash can be armed to strike just before the n-th mutating
- * call, so a test can walk through every crash point of a workload.
+ * call, so a test can walk through every crash point of a workload. With `latency`, writes and syncs
+ * take effect a pseudo-random number of event-loop turns after they are called, so several can be in
+ * flight at once and finish out of order, as on a real disk.
  *
  * It does not model directories' own durability (mkdir is durable at once), file permissions, or the
  * page cache's behaviour after a failed sync (the WAL never syncs again after one). It copies every
@@ -28,6 +30,11 @@ export type MemoryFaultOperation = "write" | "sync" | "create" | "truncate";
 export interface MemoryFileIoOptions {
   /** Whether opening with "read-write-dsync" works (default true); false acts like a platform without O_DSYNC. */
   dsync?: boolean;
+  /**
+   * Each writev and fdatasync waits 0..maxTurns event-loop turns (setImmediate), chosen by a generator
+   * seeded with `seed`, before it takes effect. Default: none (they take effect at once).
+   */
+  latency?: { seed: number; maxTurns: number };
 }
 
 export interface MemoryFileIoCounters {
@@ -41,6 +48,8 @@ export interface MemoryFileIoCounters {
   truncates: number;
   unlinks: number;
   dirSyncs: number;
+  /** The most writev calls that were in flight (called, not yet finished) at the same time. */
+  peakWritesInFlight: number;
 }
 
 type UnsyncedOperation =
@@ -98,6 +107,7 @@ export class MemoryFileIo implements FileIo {
     truncates: 0,
     unlinks: 0,
     dirSyncs: 0,
+    peakWritesInFlight: 0,
   };
   /** When set, a write that would grow the files past this many bytes in total is short or fails with ENOSPC. */
   capacityBytes: number | undefined;
@@ -112,12 +122,20 @@ export class MemoryFileIo implements FileIo {
   readonly #holds = new Map<MemoryFaultOperation, Promise<void>>();
   #armedCrash: { atMutation: number; options: MemoryCrashOptions } | null = null;
   readonly #dsyncSupported: boolean;
+  readonly #latency: { random: () => number; maxTurns: number } | null;
+  #writesInFlight = 0;
 
   constructor(options: MemoryFileIoOptions = {}) {
     this.#dsyncSupported = options.dsync ?? true;
+    const latency = options.latency;
+    this.#latency =
+      latency === undefined ? null : { random: seededRandom(latency.seed), maxTurns: latency.maxTurns };
   }
 
-  /** The next writev fails with `code` (default ENOSPC) and writes nothing. */
+  /**
+   * The next writev fails with `code` (default ENOSPC) and writes nothing. The fault belongs to the next
+   * call, even if that call is then held or delayed while later ones go through.
+   */
   failNextWrite(code = "ENOSPC"): void {
     this.#faults.set("write", code);
   }
@@ -195,7 +213,7 @@ export class MemoryFileIo implements FileIo {
   async open(filePath: string, mode: OpenMode): Promise<number> {
     const resolved = path.resolve(filePath);
     if (mode === "create") {
-      this.#mutation("creates", "create");
+      this.#mutation("creates", this.#claimFault("create"));
       this.#assertParentExists(resolved);
       if (this.#names.has(resolved) || this.#dirs.has(resolved))
         throw errnoError("EEXIST", `open '${resolved}'`);
@@ -216,12 +234,24 @@ export class MemoryFileIo implements FileIo {
   }
 
   async writev(fd: number, buffers: readonly Buffer[], position: number): Promise<number> {
-    await this.#waitIfHeld("write");
-    const data = Buffer.concat(buffers);
+    const fault = this.#claimFault("write");
+    const data = Buffer.concat(buffers); // copied now: the caller may reuse its buffers once we return
+    this.#writesInFlight += 1;
+    this.counters.peakWritesInFlight = Math.max(this.counters.peakWritesInFlight, this.#writesInFlight);
+    try {
+      await this.#waitIfHeld("write");
+      await this.#delay();
+      return this.#applyWrite(fd, data, position, fault);
+    } finally {
+      this.#writesInFlight -= 1;
+    }
+  }
+
+  #applyWrite(fd: number, data: Buffer, position: number, fault: string | undefined): number {
     const open = this.#fds.get(fd);
     // A crash during this call may leave part of its data behind (when tearing).
     const interrupted = open === undefined ? undefined : { inode: open.inode, position, data };
-    this.#mutation("writes", "write", interrupted);
+    this.#mutation("writes", fault, interrupted);
     const { inode, dsync } = this.#open(fd);
     const writable = Math.min(data.length, this.#writableBytesAt(inode, position));
     if (writable <= 0 && data.length > 0) throw errnoError("ENOSPC", "no space left on device (simulated)");
@@ -255,8 +285,10 @@ export class MemoryFileIo implements FileIo {
   }
 
   async fdatasync(fd: number): Promise<void> {
+    const fault = this.#claimFault("sync");
     await this.#waitIfHeld("sync");
-    this.#mutation("syncs", "sync");
+    await this.#delay();
+    this.#mutation("syncs", fault);
     const inode = this.#inode(fd);
     inode.durable = Buffer.from(inode.content.subarray(0, inode.sizeBytes));
     inode.unsynced = [];
@@ -264,7 +296,7 @@ export class MemoryFileIo implements FileIo {
   }
 
   async ftruncate(fd: number, sizeBytes: number): Promise<void> {
-    this.#mutation("truncates", "truncate");
+    this.#mutation("truncates", this.#claimFault("truncate"));
     const inode = this.#inode(fd);
     truncateTo(inode, sizeBytes);
     inode.unsynced.push({ kind: "truncate", sizeBytes });
@@ -320,8 +352,8 @@ export class MemoryFileIo implements FileIo {
   }
 
   #mutation(
-    counter: Exclude<keyof MemoryFileIoCounters, "mutations" | "dsyncWrites">,
-    fault: MemoryFaultOperation | undefined,
+    counter: Exclude<keyof MemoryFileIoCounters, "mutations" | "dsyncWrites" | "peakWritesInFlight">,
+    faultCode: string | undefined,
     interrupted?: { inode: MemoryInode; position: number; data: Buffer },
   ): void {
     this.counters.mutations += 1;
@@ -338,11 +370,19 @@ export class MemoryFileIo implements FileIo {
       this.crash(this.#armedCrash.options);
       throw errnoError("ECRASHED", "simulated crash");
     }
-    const code = fault === undefined ? undefined : this.#faults.get(fault);
-    if (fault !== undefined && code !== undefined) {
-      this.#faults.delete(fault);
-      throw errnoError(code, `simulated ${fault} failure`);
-    }
+    if (faultCode !== undefined) throw errnoError(faultCode, `simulated ${counter} failure`);
+  }
+
+  #claimFault(operation: MemoryFaultOperation): string | undefined {
+    const code = this.#faults.get(operation);
+    if (code !== undefined) this.#faults.delete(operation);
+    return code;
+  }
+
+  async #delay(): Promise<void> {
+    if (this.#latency === null) return;
+    const turns = Math.floor(this.#latency.random() * (this.#latency.maxTurns + 1));
+    for (let turn = 0; turn < turns; turn += 1) await new Promise((resolve) => setImmediate(resolve));
   }
 
   async #waitIfHeld(operation: MemoryFaultOperation): Promise<void> {

@@ -16,9 +16,12 @@ export interface BatchChunk {
   readonly segment: number;
   readonly startOffset: number;
   endOffset: number;
-  /** Header, payload part, payload part, header, … in file order: handed to writev as is. */
+  /**
+   * Per record its head (the header and any small leading payload parts copied behind it), then the
+   * remaining payload parts, in file order: handed to writev as is.
+   */
   readonly buffers: Buffer[];
-  /** Per record: its offset, and the index of its header in `buffers`. */
+  /** Per record: its offset, and the index of its head in `buffers`. */
   readonly recordOffsets: number[];
   readonly recordBufferIndexes: number[];
 }
@@ -51,7 +54,8 @@ export class PendingBatch {
     readonly startOffset: number,
   ) {}
 
-  add(position: RecordPosition, header: Buffer, payload: Buffer | readonly Buffer[]): void {
+  /** `head` holds the header and the first `rest` payload parts; the parts from `rest` on follow it. */
+  add(position: RecordPosition, head: Buffer, payload: Buffer | readonly Buffer[], rest: number): void {
     assertWal(this.phase === "forming", "append to a batch that is already being written");
     let chunk = this.chunks[this.chunks.length - 1];
     if (chunk === undefined || chunk.segment !== position.segment) {
@@ -71,9 +75,13 @@ export class PendingBatch {
     }
     chunk.recordOffsets.push(position.offset);
     chunk.recordBufferIndexes.push(chunk.buffers.length);
-    chunk.buffers.push(header);
-    if (Buffer.isBuffer(payload)) chunk.buffers.push(payload);
-    else for (const part of payload as readonly Buffer[]) chunk.buffers.push(part);
+    chunk.buffers.push(head);
+    if (Buffer.isBuffer(payload)) {
+      if (rest === 0) chunk.buffers.push(payload);
+    } else {
+      const parts = payload as readonly Buffer[];
+      for (let i = rest; i < parts.length; i += 1) chunk.buffers.push(parts[i]!);
+    }
     chunk.endOffset += position.length;
     this.recordCount += 1;
   }
@@ -112,9 +120,15 @@ export class PendingBatch {
       return undefined;
     }
     const index = binarySearch(chunk.recordOffsets, position.offset);
-    const first = index < 0 ? -1 : chunk.recordBufferIndexes[index]! + 1;
+    const head = index < 0 ? -1 : chunk.recordBufferIndexes[index]!;
     const end = chunk.recordBufferIndexes[index + 1] ?? chunk.buffers.length;
-    const payload = first < 0 ? undefined : Buffer.concat(chunk.buffers.slice(first, end));
+    const payload =
+      head < 0
+        ? undefined
+        : Buffer.concat([
+            chunk.buffers[head]!.subarray(RECORD_HEADER_BYTES),
+            ...chunk.buffers.slice(head + 1, end),
+          ]);
     if (payload === undefined || payload.length + RECORD_HEADER_BYTES !== position.length) {
       throw new WalError(
         "WAL_INVALID_ARGUMENT",

@@ -52,8 +52,12 @@ export class SegmentWriter {
   #issuedEndOffset: number;
   /** Bytes of a plain (non-O_DSYNC) write, finished or in flight, that no completed fdatasync covers yet. */
   #unsynced = false;
-  /** Bumped when a plain write starts and when it ends: a sync clears `unsynced` only if none did meanwhile. */
+  /**
+   * Bumped when a plain write starts and when it ends. A sync clears `unsynced` only if none started or
+   * ended while it ran and none is still running: such a write may not be covered by it.
+   */
   #plainWriteGeneration = 0;
+  #plainWritesInFlight = 0;
   /** Highest segment number this writer created a file for: rollback removes files above its target. */
   #highestCreated: number;
   /** A second descriptor of the active segment, opened with O_DSYNC, for writes that must be durable. */
@@ -123,9 +127,13 @@ export class SegmentWriter {
     byteLength: number,
     durable: boolean,
   ): Promise<void> {
-    if (segment !== this.#activeSegment) return this.#rotateThenWrite(segment, offset, buffers, byteLength, durable);
+    if (segment !== this.#activeSegment)
+      return this.#rotateThenWrite(segment, offset, buffers, byteLength, durable);
     if (offset !== this.#issuedEndOffset) {
-      assertWal(false, `write at segment ${segment} offset ${offset}, but the file ends at ${this.#issuedEndOffset}`);
+      assertWal(
+        false,
+        `write at segment ${segment} offset ${offset}, but the file ends at ${this.#issuedEndOffset}`,
+      );
     }
     this.#issuedEndOffset += byteLength;
     // O_DSYNC covers only the bytes of this write: with unsynced plain bytes before them, a crash could
@@ -154,17 +162,25 @@ export class SegmentWriter {
     dsync: boolean,
   ): Promise<void> {
     const action = `writing ${byteLength} bytes to segment ${segment}`;
-    const dsyncFd = dsync ? await this.#dsyncDescriptor() : undefined;
-    // The descriptor may have turned out unavailable: then this is a plain write after all.
-    if (dsync && dsyncFd === undefined) this.#markPlainWrite();
+    if (!dsync) this.#plainWritesInFlight += 1;
+    let dsyncFd: number | undefined;
     try {
+      dsyncFd = dsync ? await this.#dsyncDescriptor() : undefined;
+      if (dsync && dsyncFd === undefined) {
+        // The descriptor turned out unavailable: this is a plain write after all.
+        this.#markPlainWrite();
+        this.#plainWritesInFlight += 1;
+      }
       await this.#writeFully(dsyncFd ?? this.#activeFd(), buffers, offset, byteLength, action);
     } catch (error) {
       // Whatever reached the file, even part of a failed write, needs a sync or a truncation now.
       this.#markPlainWrite();
       throw error;
     } finally {
-      if (dsyncFd === undefined) this.#plainWriteGeneration += 1;
+      if (dsyncFd === undefined) {
+        this.#plainWriteGeneration += 1;
+        this.#plainWritesInFlight -= 1;
+      }
     }
     if (dsyncFd !== undefined) this.syncCount += 1;
   }
@@ -188,8 +204,8 @@ export class SegmentWriter {
         error,
       );
     }
-    // A plain write that started or ended while the sync ran may not be covered by it.
-    if (generation === this.#plainWriteGeneration) this.#unsynced = false;
+    // A plain write that started or ended while the sync ran, or is still running, may not be covered.
+    if (generation === this.#plainWriteGeneration && this.#plainWritesInFlight === 0) this.#unsynced = false;
   }
 
   /**

@@ -37,6 +37,11 @@ export interface WalOptions {
   fsync?: FsyncPolicy;
   /** For "batch": sync at most every N ms (default 10); commits wait for that sync. */
   fsyncIntervalMs?: number;
+  /**
+   * Group-commit batches written at the same time, 1..64 (default 4). Each is written at its own
+   * offset; commits still resolve strictly in order, each once its batch and all earlier ones are durable.
+   */
+  maxBatchesInFlight?: number;
   /** Default: NodeFileIo (real files). */
   fileIo?: FileIo;
   /** Default: console-based. */

@@ -3,22 +3,24 @@
  *
  * append() encodes a record's header, gives the record its final position at once and queues it in
  * the forming batch; no I/O happens yet. Once per event-loop turn (setImmediate) the forming batch is
- * written with one writev per segment and, when someone waits in commit(), made durable with one
- * fdatasync; appends arriving meanwhile form the next batch, which starts as soon as the current one is
- * done. So a lone append+commit costs one write and one sync, and a thousand concurrent ones cost
- * about the same. The order append -> writev -> fdatasync -> resolve commit is the durability contract
- * (docs/ordering.md).
+ * issued: written with one writev per segment and, when someone waits in commit(), made durable (one
+ * O_DSYNC write, or a write and an fdatasync). Up to `maxBatchesInFlight` batches are in flight at once,
+ * each at its own offset, so a batch does not wait for the previous one's disk round trip; they may
+ * finish in any order, but they are settled strictly in order: a commit resolves only once its batch
+ * and every earlier one are durable. A batch that opens a new segment waits until nothing else is in
+ * flight. So a lone append+commit costs one write, and a thousand concurrent ones cost about the same.
+ * The order append -> write -> sync -> resolve commit is the durability contract (docs/ordering.md).
  *
- * Failures: ENOSPC/EDQUOT voids the failed batch and every record appended after it, cuts the files
- * back to where the batch began, and marks the Wal blocked by a full disk until a later write
+ * Failures: ENOSPC/EDQUOT voids the failed batch and every record appended after it (batches in flight
+ * behind it included, once their writes have returned), cuts the files back to where the batch began, and marks the Wal blocked by a full disk until a later write
  * succeeds. Any other write-path failure, above all a failed fdatasync, is fatal: a failed fsync is
  * never retried (the kernel may already have dropped the dirty pages), every pending and future commit
  * rejects, and the owner must restart the process, which recovers from what is on disk.
  *
  * It does not know what records mean, nor which are live (the owner decides, and compacts with
  * readSegment/deleteSegment). Payload buffers passed to append() are referenced, not copied, until the
- * batch holding them is written: do not modify them before commit() settles. Buffers it returns (read,
- * replay) are the caller's.
+ * batch holding them is written (except small leading parts, copied behind the record header): do not
+ * modify them before commit() settles. Buffers it returns (read, replay) are the caller's.
  */
 import * as path from "node:path";
 import { assertWal, describeError, WalError } from "./errors.js";
@@ -27,7 +29,7 @@ import { PendingBatch } from "./pending-batch.js";
 import {
   assertRecordType,
   decodeRecord,
-  encodeRecordHeader,
+  encodeRecordHead,
   MAX_RECORD_PAYLOAD_BYTES,
   RECORD_HEADER_BYTES,
 } from "./record-format.js";
@@ -109,10 +111,15 @@ export class Wal {
   /** The entry of #segments for #cursorSegment, kept at hand for the hot path. */
   #cursorMeta: SegmentMeta;
   #forming: PendingBatch | null = null;
-  #flushing: PendingBatch | null = null;
-  #drainScheduled = false;
-  #draining = false;
-  #drainDone: Promise<void> = RESOLVED;
+  /** Issued batches, oldest first: their writes may finish in any order, they settle in this one. */
+  readonly #inFlight: PendingBatch[] = [];
+  #pumpScheduled = false;
+  /** Under fsync "batch": the timer that issues a forming batch once its sync slot comes. */
+  #syncSlotTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The loop settling #inFlight in order; null when nothing is in flight. */
+  #completing: Promise<void> | null = null;
+  /** A full-disk rollback is cutting the files back: nothing is issued until it is done. */
+  #rollingBack = false;
   #state: "open" | "closing" | "closed" = "open";
   #closePromise: Promise<void> | undefined;
   #failure: WalError | null = null;
@@ -135,9 +142,9 @@ export class Wal {
     this.#files = files;
     this.#writer = writer;
     for (const { segment, sizeBytes } of recovered.segments) this.#segments.set(segment, { sizeBytes });
-    this.#segments.set(writer.activeSegment, { sizeBytes: writer.writtenEndOffset });
+    this.#segments.set(writer.activeSegment, { sizeBytes: writer.issuedEndOffset });
     this.#cursorSegment = writer.activeSegment;
-    this.#cursorOffset = writer.writtenEndOffset;
+    this.#cursorOffset = writer.issuedEndOffset;
     this.#cursorMeta = this.#segments.get(writer.activeSegment)!;
     this.#corruptRecordsSkipped = recovered.corruptRecordsSkipped;
     this.#tornTailBytesTruncated = recovered.tornTailBytesTruncated;
@@ -182,7 +189,7 @@ export class Wal {
 
   /** True when nothing is waiting to be written or synced: commit() would resolve at once. */
   get idle(): boolean {
-    if (this.#forming !== null || this.#flushing !== null) return false;
+    if (this.#forming !== null || this.#inFlight.length > 0) return false;
     return this.#config.fsync === "none" || !this.#writer.unsynced;
   }
 
@@ -216,17 +223,17 @@ export class Wal {
     ) {
       this.#rotateCursor();
     }
-    const header = encodeRecordHeader(type, payload, payloadBytes);
+    const { head, rest } = encodeRecordHead(type, payload, payloadBytes);
     const position: RecordPosition = {
       segment: this.#cursorSegment,
       offset: this.#cursorOffset,
       length: totalBytes,
     };
-    batch.add(position, header, payload);
+    batch.add(position, head, payload, rest);
     this.#cursorOffset += totalBytes;
     this.#cursorMeta.sizeBytes = this.#cursorOffset;
     this.#appendedRecords += 1;
-    this.#scheduleDrain();
+    this.#schedulePump();
     return position;
   }
 
@@ -243,17 +250,18 @@ export class Wal {
       forming.syncRequested = true;
       return forming.promise();
     }
-    const flushing = this.#flushing;
-    // A batch still writing can take the request; one that finished without syncing cannot.
-    if (flushing !== null && (this.#config.fsync === "none" || flushing.phase !== "written")) {
-      flushing.syncRequested = true;
-      return flushing.promise();
+    // The newest batch in flight settles after every earlier one and decides whether to sync only when
+    // its turn comes: asking it is enough.
+    const newest = this.#inFlight[this.#inFlight.length - 1];
+    if (newest !== undefined) {
+      newest.syncRequested = true;
+      return newest.promise();
     }
     if (this.#config.fsync !== "none" && this.#writer.unsynced) {
       const syncOnly = new PendingBatch(this.#cursorSegment, this.#cursorOffset);
       syncOnly.syncRequested = true;
       this.#forming = syncOnly;
-      this.#scheduleDrain();
+      this.#schedulePump();
       return syncOnly.promise();
     }
     return RESOLVED;
@@ -266,8 +274,12 @@ export class Wal {
   async read(position: RecordPosition): Promise<Buffer> {
     this.#assertReadable();
     this.#assertPosition(position);
-    const pending = this.#flushing?.findPayload(position) ?? this.#forming?.findPayload(position);
-    if (pending !== undefined) return pending;
+    for (const batch of this.#inFlight) {
+      const pending = batch.findPayload(position);
+      if (pending !== undefined) return pending;
+    }
+    const forming = this.#forming?.findPayload(position);
+    if (forming !== undefined) return forming;
     const lease = await this.#files.acquire(position.segment).catch((error: unknown) => {
       throw new WalError(
         "WAL_IO_FAILED",
@@ -388,13 +400,13 @@ export class Wal {
     let flushError: unknown;
     try {
       if (this.#failure === null) await this.commit();
-      await this.#drainDone;
+      await this.#settled();
       // Under fsync "none" commit() only wrote: close still promises durability.
       if (this.#failure === null && this.#writer.unsynced) await this.#writer.sync();
     } catch (error) {
       flushError = error;
     }
-    await this.#drainDone;
+    await this.#settled();
     this.#state = "closed";
     try {
       await this.#writer.close();
@@ -416,69 +428,123 @@ export class Wal {
     this.#segments.set(this.#cursorSegment, this.#cursorMeta);
   }
 
-  #scheduleDrain(): void {
-    if (this.#drainScheduled || this.#draining) return;
-    this.#drainScheduled = true;
-    setImmediate(this.#startDrain);
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(this.#pumpSoon);
   }
 
-  readonly #startDrain = (): void => {
-    this.#drainScheduled = false;
-    this.#drainDone = this.#drain();
+  readonly #pumpSoon = (): void => {
+    this.#pumpScheduled = false;
+    this.#pump();
   };
 
-  /** Writes batch after batch until none is forming. Never rejects: failures settle the batches. */
-  async #drain(): Promise<void> {
-    this.#draining = true;
-    try {
-      while (this.#forming !== null && this.#failure === null) {
-        // Under "batch", a batch that must sync waits for its slot first, gathering more records.
-        if (this.#forming.syncRequested) await this.#waitForSyncSlot();
-        const batch = this.#forming;
-        if (batch === null) break;
-        this.#forming = null;
-        this.#flushing = batch;
-        const error = await this.#flushBatch(batch);
-        this.#flushing = null;
-        if (error === undefined) batch.settle();
-        else if (error.code === "WAL_NO_SPACE") await this.#rollBackAfterNoSpace(batch, error);
-        else this.#fail(error, batch);
-      }
-    } finally {
-      this.#draining = false;
-    }
+  /** Issues the forming batch if the pipeline has room for it. Synchronous: it only starts the I/O. */
+  #pump(): void {
+    const batch = this.#forming;
+    if (batch === null || this.#failure !== null || this.#rollingBack) return;
+    const inFlight = this.#inFlight;
+    if (inFlight.length >= this.#config.maxBatchesInFlight) return; // the completer pumps again
+    // Rotation syncs and seals the old segment and moves the writer: nothing may overlap it.
+    const barrier = batch.chunks.length > 1 || batch.chunks[0]?.segment !== this.#writer.activeSegment;
+    const rotating = batch.chunks.length > 0 && barrier;
+    if (inFlight.length > 0 && (rotating || inFlight[inFlight.length - 1]!.barrier)) return;
+    // Under "batch", a batch that must sync waits for its slot, gathering more records meanwhile.
+    if (batch.syncRequested && !this.#syncSlotReached()) return;
+    this.#forming = null;
+    this.#issue(batch, rotating);
   }
 
-  /** Writes one batch, durably if a commit waits on it; resolves with the failure instead of throwing it. */
-  async #flushBatch(batch: PendingBatch): Promise<WalError | undefined> {
+  #issue(batch: PendingBatch, barrier: boolean): void {
+    assertWal(
+      batch.startSegment === this.#writer.activeSegment && batch.startOffset === this.#writer.issuedEndOffset,
+      `batch starts at ${batch.startSegment}:${batch.startOffset}, the log ends at ${this.#writer.activeSegment}:${this.#writer.issuedEndOffset}`,
+    );
+    batch.phase = "writing";
+    batch.barrier = barrier;
+    const durable = this.#mustSync(batch);
+    if (durable && batch.chunks.length > 0) this.#lastSyncStartMs = performance.now();
+    batch.written = this.#writeBatch(batch, durable);
+    this.#inFlight.push(batch);
+    this.#completing ??= this.#complete();
+  }
+
+  #mustSync(batch: PendingBatch): boolean {
+    return this.#config.fsync !== "none" && (batch.syncRequested || this.#state !== "open");
+  }
+
+  /** Writes a batch's chunks in order; resolves with the failure instead of throwing it. */
+  async #writeBatch(batch: PendingBatch, durable: boolean): Promise<WalError | undefined> {
     try {
-      batch.phase = "writing";
-      assertWal(
-        batch.startSegment === this.#writer.activeSegment &&
-          batch.startOffset === this.#writer.writtenEndOffset,
-        `batch starts at ${batch.startSegment}:${batch.startOffset}, the log ends at ${this.#writer.activeSegment}:${this.#writer.writtenEndOffset}`,
-      );
-      const mustSync = (): boolean =>
-        this.#config.fsync !== "none" && (batch.syncRequested || this.#state !== "open");
-      // Decided per chunk: a commit() may arrive while an earlier chunk is being written.
+      // The first write reserves its range before this function first awaits, so the next batch can
+      // be issued right behind it.
       for (const chunk of batch.chunks) {
-        const durable = mustSync();
-        if (durable) this.#lastSyncStartMs = performance.now();
         const byteLength = chunk.endOffset - chunk.startOffset;
         await this.#writer.write(chunk.segment, chunk.startOffset, chunk.buffers, byteLength, durable);
       }
-      if (batch.chunks.length > 0 && this.#blockedByDiskFull) this.#setBlockedByDiskFull(false, undefined);
-      if (mustSync() && this.#writer.unsynced) {
-        batch.phase = "syncing";
-        await this.#waitForSyncSlot();
-        this.#lastSyncStartMs = performance.now();
-        await this.#writer.sync();
-      }
-      batch.phase = "written";
       return undefined;
     } catch (error) {
       return toWalError(error);
     }
+  }
+
+  /**
+   * Settles the batches in flight strictly in order: a batch's commit resolves only after its own
+   * writes and every earlier batch's are durable. Runs while anything is in flight; never rejects.
+   */
+  async #complete(): Promise<void> {
+    const inFlight = this.#inFlight;
+    while (inFlight.length > 0) {
+      const batch = inFlight[0]!;
+      const error = (await batch.written) ?? (await this.#syncIfNeeded(batch));
+      // A failure handler may have settled and removed this batch already.
+      if (inFlight[0] !== batch) continue;
+      if (error !== undefined) {
+        if (error.code === "WAL_NO_SPACE") await this.#rollBackAfterNoSpace(batch, error);
+        else await this.#failAndWait(error);
+        continue;
+      }
+      inFlight.shift();
+      if (batch.chunks.length > 0 && this.#blockedByDiskFull) this.#setBlockedByDiskFull(false, undefined);
+      batch.phase = "written";
+      batch.settle();
+      this.#pump();
+    }
+    this.#completing = null;
+  }
+
+  /**
+   * The batch's writes are done and so are every earlier batch's: one fdatasync now covers all of them
+   * if any was a plain write. A batch written through O_DSYNC behind durable bytes needs none.
+   */
+  async #syncIfNeeded(batch: PendingBatch): Promise<WalError | undefined> {
+    if (this.#failure !== null) return this.#failure;
+    if (!this.#mustSync(batch) || !this.#writer.unsynced) return undefined;
+    try {
+      batch.phase = "syncing";
+      await this.#waitForSyncSlot();
+      this.#lastSyncStartMs = performance.now();
+      await this.#writer.sync();
+      return undefined;
+    } catch (error) {
+      return toWalError(error);
+    }
+  }
+
+  /** Waits until everything issued is settled (for close). */
+  async #settled(): Promise<void> {
+    while (this.#completing !== null) await this.#completing;
+  }
+
+  #syncSlotReached(): boolean {
+    if (this.#config.fsync !== "batch") return true;
+    const waitMs = this.#lastSyncStartMs + this.#config.fsyncIntervalMs - performance.now();
+    if (waitMs <= 0) return true;
+    this.#syncSlotTimer ??= setTimeout(() => {
+      this.#syncSlotTimer = null;
+      this.#pump();
+    }, waitMs);
+    return false;
   }
 
   async #waitForSyncSlot(): Promise<void> {
@@ -488,12 +554,18 @@ export class Wal {
   }
 
   /**
-   * The failed batch and everything appended after it are void: their positions are handed out again.
-   * The cursor moves back at once, so appends made during the rollback already get the right positions.
+   * The failed batch and everything after it (in flight or forming) are void: their positions are
+   * handed out again. The cursor moves back at once, so appends made during the rollback already get
+   * the right positions; the files are cut back only once every voided write has returned, so that no
+   * write lands behind the cut.
    */
   async #rollBackAfterNoSpace(batch: PendingBatch, error: WalError): Promise<void> {
-    const voided = this.#forming;
+    assertWal(this.#inFlight[0] === batch, "rollback of a batch that is not the oldest in flight");
+    this.#rollingBack = true;
+    const voided = this.#inFlight.splice(0);
+    const forming = this.#forming;
     this.#forming = null;
+    if (forming !== null) voided.push(forming);
     for (const segment of [...this.#segments.keys()]) {
       if (segment > batch.startSegment) this.#segments.delete(segment);
     }
@@ -501,24 +573,31 @@ export class Wal {
     this.#cursorOffset = batch.startOffset;
     this.#cursorMeta = this.#segments.get(batch.startSegment)!;
     this.#cursorMeta.sizeBytes = batch.startOffset;
+    let voidedRecords = 0;
+    for (const each of voided) voidedRecords += each.recordCount;
     this.#logger.warn(
-      {
-        segment: batch.startSegment,
-        offset: batch.startOffset,
-        voidedRecords: batch.recordCount + (voided?.recordCount ?? 0),
-        error: error.message,
-      },
+      { segment: batch.startSegment, offset: batch.startOffset, voidedRecords, error: error.message },
       "wal: disk full; the batch was not written and its records are void",
     );
     this.#setBlockedByDiskFull(true, error);
+    await Promise.all(voided.map((each) => each.written));
     try {
       await this.#writer.rollback(batch.startSegment, batch.startOffset);
     } catch (rollbackError) {
-      this.#fail(toWalError(rollbackError), batch, voided);
+      this.#rollingBack = false;
+      this.#fail(toWalError(rollbackError), ...voided);
       return;
     }
-    batch.settle(error);
-    voided?.settle(error);
+    for (const each of voided) each.settle(error);
+    this.#rollingBack = false;
+    this.#pump();
+  }
+
+  /** Enters the failed state, then waits for the writes still in flight before descriptors may close. */
+  async #failAndWait(error: WalError): Promise<void> {
+    const stranded = [...this.#inFlight];
+    this.#fail(error);
+    await Promise.all(stranded.map((each) => each.written));
   }
 
   #fail(error: WalError, ...batches: (PendingBatch | null)[]): void {
@@ -530,9 +609,10 @@ export class Wal {
       );
       this.#notifyState();
     }
+    const stranded = this.#inFlight.splice(0);
     const forming = this.#forming;
     this.#forming = null;
-    for (const batch of [...batches, forming]) batch?.settle(error);
+    for (const batch of [...batches, ...stranded, forming]) batch?.settle(error);
   }
 
   #setBlockedByDiskFull(blocked: boolean, error: WalError | undefined): void {

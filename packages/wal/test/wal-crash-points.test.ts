@@ -3,6 +3,10 @@
  * "machine" crashes during its k-th mutating I/O call, for every k, with and without a torn last
  * write. After reopening, every record whose commit resolved must be there, byte for byte and in order,
  * and what is replayed must be a prefix of what was appended: nothing torn, no gaps.
+ *
+ * The "overlapping" cases give MemoryFileIo a latency, so that several batches are in flight at once and
+ * finish out of order: a later batch can be durable while an earlier one is still unwritten when the
+ * crash comes, and recovery must then cut the later one off, whose commit must not have resolved.
  */
 import { describe, expect, it } from "vitest";
 import { type FsyncPolicy, MemoryFileIo, Wal } from "../src/index.js";
@@ -31,7 +35,8 @@ async function yieldTimes(times: number): Promise<void> {
   for (let i = 0; i < times; i += 1) await Promise.resolve();
 }
 
-async function runWorkload(io: MemoryFileIo, fsync: FsyncPolicy): Promise<WorkloadResult> {
+/** `turnOneIn`: how often (1 in n appends) the workload waits for the next event-loop turn. */
+async function runWorkload(io: MemoryFileIo, fsync: FsyncPolicy, turnOneIn = 3): Promise<WorkloadResult> {
   const result: WorkloadResult = { appended: [], committed: 0 };
   let wal: Wal;
   try {
@@ -71,7 +76,7 @@ async function runWorkload(io: MemoryFileIo, fsync: FsyncPolicy): Promise<Worklo
       // Vary the interleaving: some appends join the forming batch, others land mid-flush, and some
       // batches hold no committed record, so they are written without a sync.
       await yieldTimes(next(6));
-      if (next(3) === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (next(turnOneIn) === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     await Promise.all(commits);
     await wal.close();
@@ -115,29 +120,38 @@ async function checkRecovery(io: MemoryFileIo, workload: WorkloadResult, label: 
 }
 
 const CASES = [
-  { fsync: "always", dsync: true },
-  { fsync: "batch", dsync: true },
-  { fsync: "always", dsync: false },
+  { fsync: "always", dsync: true, overlapping: false },
+  { fsync: "batch", dsync: true, overlapping: false },
+  { fsync: "always", dsync: false, overlapping: false },
+  { fsync: "always", dsync: true, overlapping: true },
+  { fsync: "always", dsync: false, overlapping: true },
 ] as const;
 
+function memoryIo(dsync: boolean, overlapping: boolean): MemoryFileIo {
+  return new MemoryFileIo(overlapping ? { dsync, latency: { seed: 11, maxTurns: 6 } } : { dsync });
+}
+
 describe("crash at every I/O call", () => {
-  for (const { fsync, dsync } of CASES) {
-    it(`keeps every committed record under fsync "${fsync}", ${dsync ? "with" : "without"} O_DSYNC`, async () => {
-      const reference = new MemoryFileIo({ dsync });
-      const full = await runWorkload(reference, fsync);
+  for (const { fsync, dsync, overlapping } of CASES) {
+    const title = `keeps every committed record under fsync "${fsync}", ${dsync ? "with" : "without"} O_DSYNC${overlapping ? ", batches overlapping" : ""}`;
+    it(title, async () => {
+      const reference = memoryIo(dsync, overlapping);
+      const turnOneIn = overlapping ? 1 : 3;
+      const full = await runWorkload(reference, fsync, turnOneIn);
       expect(full.committed).toBe(RECORDS);
       const mutations = reference.counters.mutations;
       expect(mutations).toBeGreaterThan(40);
       expect(reference.counters.dsyncWrites > 0).toBe(dsync);
       expect(reference.counters.syncs + reference.counters.dsyncWrites).toBeLessThan(RECORDS); // group commit happened
+      if (overlapping) expect(reference.counters.peakWritesInFlight).toBeGreaterThan(1);
 
       let crashesWithLoss = 0;
       for (let crashAt = 1; crashAt <= mutations + 1; crashAt += 1) {
         for (const tear of [undefined, 1, 2, 3]) {
-          const io = new MemoryFileIo({ dsync });
+          const io = memoryIo(dsync, overlapping);
           const options = tear === undefined ? {} : { tearLastWrite: true, seed: crashAt * 10 + tear };
           if (crashAt <= mutations) io.crashAtMutation(crashAt, options);
-          const workload = await runWorkload(io, fsync);
+          const workload = await runWorkload(io, fsync, turnOneIn);
           if (crashAt > mutations) io.crash(options);
           else expect(io.counters.mutations).toBeGreaterThanOrEqual(crashAt);
           if (workload.committed < workload.appended.length) crashesWithLoss += 1;

@@ -9,7 +9,7 @@
  * Not here: the socket and frame parsing (ServerConnection), routing and queues (@leveret/core).
  */
 import { randomBytes } from "node:crypto";
-import type { Queue, QueueEntry } from "@leveret/core";
+import { loadedBody, type Queue, type QueueEntry } from "@leveret/core";
 import { type AmqpError, protocolError } from "../amqp-error.js";
 import {
   type AmqpMethod,
@@ -44,6 +44,11 @@ export class Channel implements ConsumerChannel {
   private readonly consumers = new Map<string, ChannelConsumer>();
   private readonly unacked = new Map<number, Unacked>();
   private nextDeliveryTag = 1;
+  /**
+   * basic.gets waiting while the next message's body is read back from disk; a get that comes in
+   * meanwhile waits behind them, so that answers keep their order.
+   */
+  private getsWaiting: MethodArgs["basic.get"][] | undefined;
   private prefetchPerConsumer = 0;
   private prefetchPerChannel = 0;
   private flowActive = true;
@@ -144,7 +149,7 @@ export class Channel implements ConsumerChannel {
         routingKey: message.routingKey,
       },
       queue.deliveryProperties(entry),
-      message.body,
+      loadedBody(message), // the queue hands out only entries whose body is in memory
     );
   }
 
@@ -471,7 +476,24 @@ export class Channel implements ConsumerChannel {
   }
 
   private get(args: MethodArgs["basic.get"]): void {
+    if (this.getsWaiting) {
+      this.getsWaiting.push(args);
+      return;
+    }
     const queue = this.host.vhost.queue(this.queueName(args.queue), this.host.owner);
+    const loading = queue.nextBodyLoaded();
+    if (loading) {
+      // Nothing was taken from the queue yet: the get runs again, in full, once the body is in memory.
+      this.getsWaiting = [args];
+      loading.then(
+        () => this.resumeGets(),
+        () => {
+          this.getsWaiting = undefined;
+          if (this.state === "open") this.fail(protocolError(541, "a message body could not be read back from disk", 60, 70));
+        },
+      );
+      return;
+    }
     const entry = queue.get(args.noAck);
     if (!entry) {
       this.host.sendMethod(this.id, "basic.get-empty", {});
@@ -491,8 +513,26 @@ export class Channel implements ConsumerChannel {
         messageCount: queue.messageCount,
       },
       queue.deliveryProperties(entry, true),
-      message.body,
+      loadedBody(message),
     );
+  }
+
+  private resumeGets(): void {
+    const waiting = this.getsWaiting ?? [];
+    this.getsWaiting = undefined;
+    for (let i = 0; i < waiting.length && this.state === "open"; i++) {
+      try {
+        this.get(waiting[i] as MethodArgs["basic.get"]);
+      } catch (error) {
+        this.fail(toAmqpError(error, 60, 70));
+        return;
+      }
+      if (this.getsWaiting) {
+        // That one waits for a body again: the rest stay behind it.
+        (this.getsWaiting as MethodArgs["basic.get"][]).push(...waiting.slice(i + 1));
+        return;
+      }
+    }
   }
 
   private settle(deliveryTag: number, multiple: boolean, outcome: SettleOutcome): void {
