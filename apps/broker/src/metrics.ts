@@ -77,6 +77,11 @@ export async function serveMetrics(registry: Registry, port: number, host: strin
   const address = http.address();
   return {
     port: typeof address === "object" && address ? address.port : port,
-    close: () => new Promise((resolve) => http.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        http.close(() => resolve());
+        // Scrapers keep connections alive; shutdown must not wait for them.
+        http.closeAllConnections();
+      }),
   };
 }
