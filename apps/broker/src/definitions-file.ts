@@ -22,30 +22,20 @@ import {
   type HashingAlgorithm,
   hashPassword,
   isHashingAlgorithm,
+  type ExchangeDefinition,
   type PermissionDefinition,
+  type QueueDefinition,
   passwordHashProblem,
   permissionPatternProblem,
   type UserDefinition,
 } from "@leveret/core";
 import { ConfigError } from "./config-error.js";
 
-export interface ExchangeImport {
-  vhost: string;
-  name: string;
-  type: string;
-  durable: boolean;
-  autoDelete: boolean;
-  internal: boolean;
-  arguments: Record<string, unknown>;
-}
+/** An exchange from the file: the same shape the store keeps. */
+export type ExchangeImport = ExchangeDefinition;
 
-export interface QueueImport {
-  vhost: string;
-  name: string;
-  durable: boolean;
-  autoDelete: boolean;
-  arguments: Record<string, unknown>;
-}
+/** A queue from the file; it gets its incarnation id when declared. */
+export type QueueImport = Omit<QueueDefinition, "id">;
 
 export interface BindingImport {
   vhost: string;

@@ -48,6 +48,9 @@ export class WalStore implements MessageStore {
   private notYetDurable: Message[] = [];
   private notYetDurableBytes = 0;
   private durabilityScheduled = false;
+  /** The commit whose continuation admits `awaitingAdmission` to the body cache. */
+  private awaitingCommit: Promise<void> | undefined;
+  private awaitingAdmission: Message[] = [];
   /** One read per message however many queues ask for it. */
   private readonly bodyReads = new Map<number, Promise<Buffer>>();
 
@@ -158,13 +161,17 @@ export class WalStore implements MessageStore {
       const durable = this.notYetDurable;
       this.notYetDurable = [];
       this.notYetDurableBytes = 0;
-      // Only after the sync: before it, the record could still vanish and the body with it.
-      commit.then(
-        () => {
+      // Every publish of one group commit shares its promise: one continuation per batch, not per
+      // message. Bodies enter the cache only after the sync (before it the record could vanish).
+      if (commit === this.awaitingCommit) this.awaitingAdmission.push(...durable);
+      else {
+        this.awaitingCommit = commit;
+        this.awaitingAdmission = durable;
+        commit.then(() => {
+          if (this.awaitingCommit === commit) this.awaitingCommit = undefined;
           for (const message of durable) if (messages.holds(message.id)) this.bodies.admit(message);
-        },
-        noop,
-      );
+        }, noop);
+      }
     }
     return commit;
   }
