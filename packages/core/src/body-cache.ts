@@ -4,7 +4,7 @@
  * up to more than the budget, the newest go first: queues hand out their oldest messages first, so the
  * heads of a backlog stay in memory and its tail waits on disk.
  *
- * Not here: reading bodies back (the store's readBody, driven by the queues), deciding which messages
+ * Not here: reading bodies back (the store's readMessage, driven by the queues), deciding which messages
  * may lose their body (the vhost: only those every holder has stored). Bodies read back for delivery do
  * not come back in: they belong to the few entries about to be sent, and the queue bounds how many.
  *

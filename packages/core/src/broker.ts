@@ -5,7 +5,7 @@
  * Not here: sockets, the wire format, authentication (the adapter's), process lifecycle (the app's).
  */
 import { notAllowed } from "./errors.js";
-import type { Message, PropertiesCodec } from "./message.js";
+import type { PropertiesCodec } from "./message.js";
 import type { MessageStore, RecoveredState } from "./store.js";
 import { VHost } from "./vhost.js";
 import { purgeVhost } from "./vhost-purge.js";
@@ -41,7 +41,8 @@ export class Broker {
 
   static async open(options: BrokerOptions): Promise<Broker> {
     const broker = new Broker(options);
-    broker.restore(await options.store.recover());
+    const codec = options.propertiesCodec;
+    broker.restore(await options.store.recover(codec ? { decodeProperties: (raw) => codec.decode(raw) } : {}));
     return broker;
   }
 
@@ -100,30 +101,17 @@ export class Broker {
       queuesById.set(definition.id, queue);
     }
     for (const definition of state.bindings) vhostOf(definition.vhost).restoreBinding(definition);
-    let messages = 0;
-    // Recovered messages with the same property bytes share them (the store interns them), so they can
-    // share one decoded object too: nobody mutates a message's properties.
-    const decoded = new Map<Buffer, Message["properties"]>();
-    const codec = this.propertiesCodec;
-    for (const recovered of state.messages) {
-      const message = recovered.message;
-      if (codec) {
-        const raw = message.rawProperties;
-        let properties = decoded.get(raw);
-        if (!properties) {
-          properties = codec.decode(raw);
-          if (decoded.size < 10_000) decoded.set(raw, properties);
-        }
-        message.properties = properties; // before any queue has seen it
-      }
+    // Recovered messages stay on disk: each queue gets a compact row per message and reads the message
+    // back when it is about to hand it out.
+    state.messages.forEach((recovered) => {
+      const { id, bodySize, expiration, priority, deliveredQueueIds } = recovered;
       for (const queueId of recovered.queueIds) {
-        const queue = queuesById.get(queueId);
-        // The redelivered flag is a hint the spec lets us over-set: after a crash we cannot know
-        // whether a recovered message had reached a consumer, so it is marked as possibly delivered.
-        if (queue) queue.enqueue(message, 1);
+        const deliveredBefore = deliveredQueueIds.includes(queueId);
+        queuesById.get(queueId)?.enqueueRecovered({ id, bodySize, expiration, priority, deliveredBefore });
       }
-      messages++;
-    }
+    });
+    for (const queue of queuesById.values()) queue.afterRecovery();
+    const messages = state.messages.count;
     this.recovery = {
       exchanges: state.exchanges.length,
       queues: state.queues.length,

@@ -40,9 +40,9 @@ export {
   VhostPermissions,
 } from "./permissions.js";
 export type { PermissionKind, PermissionPatterns, ResourceAccess, ResourceKind } from "./permissions.js";
-export { PriorityReadyList } from "./priority-ready-list.js";
+export { PriorityReadyList, priorityLevel } from "./priority-ready-list.js";
 export { Queue, READ_AHEAD_ENTRIES } from "./queue.js";
-export type { DeadLetterSink, QueueEntry } from "./queue.js";
+export type { DeadLetterSink, QueueEntry, RecoveredEntry } from "./queue.js";
 export {
   assertQueueArgumentsEquivalent,
   MAX_EXPIRY_MS,
@@ -52,14 +52,17 @@ export {
 } from "./queue-arguments.js";
 export type { OverflowBehaviour, QueueFlags, QueueSettings, QueueType } from "./queue-arguments.js";
 export { FifoReadyList } from "./ready-list.js";
-export type { ReadyList } from "./ready-list.js";
+export type { ReadyEntry, ReadyList } from "./ready-list.js";
 export type {
   BindingDefinition,
   ExchangeDefinition,
   MessageStore,
   QueueDefinition,
+  RecoverOptions,
   RecoveredMessage,
+  RecoveredMessages,
   RecoveredState,
+  StoredMessage,
   StoreStats,
 } from "./store.js";
 export { SECURITY_FILE_NAME, SecurityFile } from "./security-file.js";

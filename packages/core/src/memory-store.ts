@@ -8,9 +8,13 @@ import type {
   ExchangeDefinition,
   MessageStore,
   QueueDefinition,
+  RecoveredMessages,
   RecoveredState,
+  StoredMessage,
   StoreStats,
 } from "./store.js";
+
+const NO_MESSAGES: RecoveredMessages = { count: 0, forEach: () => {} };
 
 export class MemoryStore implements MessageStore {
   appendedMessages = 0;
@@ -18,7 +22,7 @@ export class MemoryStore implements MessageStore {
   readonly idle = true;
 
   async recover(): Promise<RecoveredState> {
-    return { exchanges: [], queues: [], bindings: [], messages: [], nextMessageId: 1 };
+    return { exchanges: [], queues: [], bindings: [], messages: NO_MESSAGES, nextMessageId: 1 };
   }
   saveExchange(_definition: ExchangeDefinition): void {}
   deleteExchange(_vhost: string, _name: string): void {}
@@ -29,10 +33,11 @@ export class MemoryStore implements MessageStore {
   appendMessage(_message: Message, _queueIds: readonly string[]): void {
     this.appendedMessages++;
   }
-  readBody(messageId: number): Promise<Buffer> {
+  readMessage(messageId: number): Promise<StoredMessage> {
     // Nothing here drops a body, so nobody can need one read back: asking is a bug.
     return Promise.reject(new Error(`the memory store keeps no bodies (message ${messageId})`));
   }
+  markDelivered(_queueId: string, _messageId: number): void {}
 
   settle(_queueId: string, _messageId: number): void {
     this.settledMessages++;

@@ -2,8 +2,9 @@
  * The messages/ log of the WalStore: persistent messages, their settlements, and the bookkeeping that
  * keeps disk use bounded by the live backlog.
  *
- *   MESSAGE  appended once per publish, listing every durable queue it reached
- *   SETTLE   one per queue per event-loop turn, listing the message ids that left that queue
+ *   MESSAGE    appended once per publish, listing every durable queue it reached
+ *   SETTLE     one per queue per event-loop turn, listing the message ids that left that queue
+ *   DELIVERED  one per queue per event-loop turn, listing the message ids it handed out the first time
  *
  * Disk space: a segment's unsettled references are counted. Segments are deleted only from the oldest
  * end: a SETTLE record must never disappear while the message it settles still sits in an older
@@ -11,38 +12,18 @@
  * data (more than 2x plus two segments), the oldest segment is compacted: its live messages are appended
  * again (listing only the queues that still hold them), committed, and the segment is deleted.
  *
- * Recovery sorts messages by id (publish order), so compaction never changes a queue's order. It keeps
- * no bodies: a recovered message carries only its size, and readBody() fetches the body by the record's
- * current position (compaction moves records, so positions live here, not in the queues).
+ * Recovery hands messages over by id (publish order), so compaction never changes a queue's order. It
+ * keeps no bodies: a recovered message carries only its size, and readMessage() reads the record at its
+ * current position (compaction moves records, so positions live here, in the compact LiveIndex, not in
+ * the queues). A compacted copy is followed by DELIVERED records for the queues that had handed it out.
  */
 import { type FsyncPolicy, type RecordPosition, Wal, type WalOptions, type WalState } from "@leveret/wal";
-import { loadedBody, type Message } from "./message.js";
-import { PropertiesInterner } from "./properties-interner.js";
-import type { RecoveredMessage } from "./store.js";
-import {
-  decodeMessageRecord,
-  encodeMessageRecord,
-  MessageRecord,
-  packDefinition,
-  unpackDefinition,
-} from "./wal-records.js";
-
-/** Recovered messages carry only raw properties (the broker decodes them): one empty object for all. */
-const NO_PROPERTIES: Message["properties"] = Object.freeze({});
-
-interface LiveMessage {
-  segment: number;
-  /** Where the record starts in its segment (for readBody). */
-  offset: number;
-  /** Record size, for the live-bytes accounting behind compaction. */
-  bytes: number;
-  /** Durable queues still holding it: a shared list (see sharedList), never changed in place. */
-  queues: readonly string[];
-}
-
-/** Distinct queue lists shared, at most; past it each message keeps its own copy. */
-const MAX_SHARED_QUEUE_LISTS = 10_000;
-const NO_QUEUES: readonly string[] = Object.freeze([]);
+import { LiveIndex, type LiveRow } from "./live-index.js";
+import { loadedBody, type Message, type MessageProperties } from "./message.js";
+import { MessageLogReplay } from "./message-log-replay.js";
+import { EMPTY_LIST, QueueListTable } from "./queue-list-table.js";
+import type { RecoveredMessage, RecoveredMessages, StoredMessage } from "./store.js";
+import { decodeMessageRecord, encodeMessageRecord, MessageRecord, packDefinition } from "./wal-records.js";
 
 export interface MessageLogEvents {
   onFatal(error: Error): void;
@@ -53,6 +34,8 @@ export interface MessageLogEvents {
 
 export interface MessageLogOptions extends Omit<WalOptions, "onStateChange"> {
   fsync?: FsyncPolicy;
+  /** Lets recovery report each message's expiration and priority (the log keeps only raw properties). */
+  decodeProperties?: (raw: Buffer) => MessageProperties;
 }
 
 export interface MessageLogStats {
@@ -64,13 +47,12 @@ export interface MessageLogStats {
 }
 
 export class MessageLog {
-  private readonly live = new Map<number, LiveMessage>();
-  private readonly queueLists = new Map<string, readonly string[]>();
   private readonly segmentRefs = new Map<number, number>();
   private readonly segmentLiveBytes = new Map<number, number>();
   private liveBytes = 0;
   private pendingSettles = new Map<string, number[]>();
-  private settleFlushScheduled = false;
+  private pendingDelivered = new Map<string, number[]>();
+  private flushScheduled = false;
   /** Messages appended since the last commit() call: voided if that commit fails for lack of space. */
   private uncommitted: number[] = [];
   /** The last commit promise handed out, and the messages whose fate is tied to it. */
@@ -85,69 +67,25 @@ export class MessageLog {
     private readonly wal: Wal,
     private readonly segmentSizeBytes: number,
     private readonly events: MessageLogEvents,
+    private readonly index: LiveIndex,
+    private readonly lists: QueueListTable,
   ) {}
 
   static async open(
     options: MessageLogOptions,
     validQueue: (queueId: string) => boolean,
     events: MessageLogEvents,
-  ): Promise<{ log: MessageLog; messages: RecoveredMessage[]; maxId: number }> {
-    // One object per recovered message: it becomes the message's LiveMessage once replay is over.
-    const recovered = new Map<number, { segment: number; offset: number; bytes: number; queues: string[]; message: Message }>();
-    const interned = new PropertiesInterner();
-    let maxId = 0;
+  ): Promise<{ log: MessageLog; messages: RecoveredMessages; maxId: number }> {
+    const { decodeProperties, ...walOptions } = options;
+    const replay = new MessageLogReplay(decodeProperties);
     const holder: { log?: MessageLog } = {};
-    const wal = await Wal.open(
-      {
-        ...options,
-        onStateChange: MessageLog.relayState(holder),
-      },
-      ({ type, payload, position }) => {
-        if (type === MessageRecord.Message) {
-          const { header, rawProperties, body } = decodeMessageRecord(payload);
-          maxId = Math.max(maxId, header.id);
-          // The body stays on disk (readBody); the properties are copied out (interned), so that the
-          // record's payload buffer is not kept alive by a view into it.
-          const message: Message = {
-            id: header.id,
-            exchange: interned.string(header.exchange),
-            routingKey: interned.string(header.routingKey),
-            properties: NO_PROPERTIES,
-            rawProperties: interned.buffer(rawProperties),
-            body: undefined,
-            bodySize: body.length,
-            persistent: true,
-          };
-          // A compacted copy replaces the original: its queue list is the newer truth.
-          const queues = header.queues.map((q) => interned.string(q));
-          recovered.set(header.id, { segment: position.segment, offset: position.offset, bytes: position.length, queues, message });
-        } else if (type === MessageRecord.Settle) {
-          const { q, ids } = unpackDefinition<{ q: string; ids: number[] }>(payload);
-          for (const id of ids) {
-            const entry = recovered.get(id);
-            if (!entry) continue;
-            const index = entry.queues.indexOf(q);
-            if (index >= 0) entry.queues.splice(index, 1);
-            if (entry.queues.length === 0) recovered.delete(id);
-          }
-        }
-      },
+    const wal = await Wal.open({ ...walOptions, onStateChange: MessageLog.relayState(holder) }, (record) =>
+      replay.apply(record),
     );
-    const log = new MessageLog(wal, options.segmentSizeBytes ?? 64 * 1024 * 1024, events);
+    const log = new MessageLog(wal, options.segmentSizeBytes ?? 64 * 1024 * 1024, events, replay.index, replay.lists);
     holder.log = log;
-    const ordered = [...recovered.values()].sort((a, b) => a.message.id - b.message.id);
-    const messages: RecoveredMessage[] = [];
-    for (const entry of ordered) {
-      // filter's result carries spare capacity: only when a queue is gone, not a million times over.
-      if (!entry.queues.every(validQueue)) entry.queues = entry.queues.filter(validQueue);
-      if (entry.queues.length === 0) continue;
-      // Shared and frozen: the same list serves the caller and the live record.
-      const queueIds = log.sharedList(entry.queues);
-      messages.push({ message: entry.message, queueIds });
-      log.trackRecovered(entry.message.id, { segment: entry.segment, offset: entry.offset, bytes: entry.bytes, queues: queueIds });
-    }
-    recovered.clear();
-    return { log, messages, maxId };
+    log.adoptReplayed(validQueue);
+    return { log, messages: log.recoveredMessages(replay.traits), maxId: replay.maxId };
   }
 
   append(message: Message, queueIds: readonly string[]): void {
@@ -163,25 +101,26 @@ export class MessageLog {
       loadedBody(message),
     );
     const position = this.wal.append(MessageRecord.Message, payload);
-    this.track(message.id, position, queueIds);
+    this.track(message.id, position, message.bodySize, this.lists.acquire(queueIds), EMPTY_LIST);
     this.uncommitted.push(message.id);
   }
 
   settle(queueId: string, messageId: number): void {
-    let ids = this.pendingSettles.get(queueId);
-    if (!ids) {
-      ids = [];
-      this.pendingSettles.set(queueId, ids);
-    }
-    ids.push(messageId);
-    if (!this.settleFlushScheduled) {
-      this.settleFlushScheduled = true;
-      setImmediate(() => this.flushSettles(true));
-    }
+    this.pend(this.pendingSettles, queueId, messageId);
+  }
+
+  /** The queue handed the message out for the first time (recorded, not synced on its own). */
+  markDelivered(queueId: string, messageId: number): void {
+    const row = this.index.read(messageId);
+    if (!row || !this.lists.get(row.queues).includes(queueId)) return;
+    const delivered = this.lists.with(row.delivered, queueId);
+    if (delivered === row.delivered) return;
+    this.index.setLists(messageId, row.queues, delivered);
+    this.pend(this.pendingDelivered, queueId, messageId);
   }
 
   commit(): Promise<void> {
-    this.flushSettles(false);
+    this.flushPending(false);
     const commit = this.wal.commit();
     if (this.uncommitted.length > 0) {
       // Every publish of a group commit gets the same promise: one rollback handler per promise, not
@@ -207,25 +146,25 @@ export class MessageLog {
 
   /** Whether the message is still held by some queue (its record may be read). */
   holds(messageId: number): boolean {
-    return this.live.has(messageId);
+    return this.index.has(messageId);
   }
 
   /**
-   * Reads the body of a live message back from its record (a new buffer). The record is looked up by
-   * id at each try: if compaction moved it while the read was under way, it is read again where it went.
+   * Reads a live message back from its record (new buffers). The record is looked up by id at each
+   * try: if compaction moved it while the read was under way, it is read again where it went.
    */
-  async readBody(messageId: number): Promise<Buffer> {
+  async readMessage(messageId: number): Promise<StoredMessage> {
     for (let attempt = 0; ; attempt++) {
-      const live = this.live.get(messageId);
-      if (!live) throw new Error(`message ${messageId} is not in the message log`);
-      const position: RecordPosition = { segment: live.segment, offset: live.offset, length: live.bytes };
+      const row = this.index.read(messageId);
+      if (!row) throw new Error(`message ${messageId} is not in the message log`);
+      const position: RecordPosition = { segment: row.segment, offset: row.offset, length: row.bytes };
       try {
-        const { header, body } = decodeMessageRecord(await this.wal.read(position));
+        const { header, rawProperties, body } = decodeMessageRecord(await this.wal.read(position));
         // Right after the read, check that it is the record asked for (TigerBeetle's habit).
         if (header.id !== messageId) throw new Error(`record at ${position.segment}:${position.offset} holds message ${header.id}, not ${messageId}`);
-        return body;
+        return { exchange: header.exchange, routingKey: header.routingKey, rawProperties, body };
       } catch (error) {
-        const now = this.live.get(messageId);
+        const now = this.index.read(messageId);
         const moved = now !== undefined && (now.segment !== position.segment || now.offset !== position.offset);
         if (!moved || attempt >= 3) throw error;
       }
@@ -233,13 +172,13 @@ export class MessageLog {
   }
 
   get idle(): boolean {
-    return this.wal.idle && this.pendingSettles.size === 0;
+    return this.wal.idle && this.pendingSettles.size === 0 && this.pendingDelivered.size === 0;
   }
 
   stats(): MessageLogStats & { corruptRecordsSkipped: number } {
     const wal = this.wal.stats();
     return {
-      liveMessages: this.live.size,
+      liveMessages: this.index.size,
       liveBytes: this.liveBytes,
       diskBytes: wal.totalBytes,
       compactions: this.compactions,
@@ -250,7 +189,7 @@ export class MessageLog {
 
   async close(): Promise<void> {
     this.closing = true;
-    this.flushSettles(false);
+    this.flushPending(false);
     await this.wal.close();
   }
 
@@ -269,73 +208,129 @@ export class MessageLog {
     this.events.onDiskFull(state.blockedByDiskFull);
   }
 
-  /**
-   * The one shared copy of a queue list: a backlog's messages mostly sit on the same queue or queues,
-   * and a list per message would cost an array each, a million times over.
-   */
-  private sharedList(queues: readonly string[]): readonly string[] {
-    if (queues.length === 0) return NO_QUEUES;
-    const key = queues.join("\u0000");
-    const known = this.queueLists.get(key);
-    if (known) return known;
-    const list = Object.freeze([...queues]);
-    if (this.queueLists.size < MAX_SHARED_QUEUE_LISTS) this.queueLists.set(key, list);
-    return list;
+  /** After replay: drops queues that no longer exist, then counts what each segment holds. */
+  private adoptReplayed(validQueue: (queueId: string) => boolean): void {
+    this.index.forEachId((id) => {
+      const row = this.index.read(id) as LiveRow;
+      let { queues, delivered } = row;
+      for (const queueId of this.lists.get(queues)) {
+        if (validQueue(queueId)) continue;
+        queues = this.lists.without(queues, queueId);
+        delivered = this.lists.without(delivered, queueId);
+      }
+      if (queues === EMPTY_LIST) {
+        this.lists.release(delivered);
+        this.index.delete(id);
+        return;
+      }
+      if (queues !== row.queues || delivered !== row.delivered) this.index.setLists(id, queues, delivered);
+      this.count(row.segment, row.bytes, this.lists.get(queues).length);
+    });
   }
 
-  private trackRecovered(id: number, live: LiveMessage): void {
-    this.live.set(id, live);
-    this.segmentRefs.set(live.segment, (this.segmentRefs.get(live.segment) ?? 0) + live.queues.length);
-    this.segmentLiveBytes.set(live.segment, (this.segmentLiveBytes.get(live.segment) ?? 0) + live.bytes);
-    this.liveBytes += live.bytes;
+  /** The recovered messages, visited in id order from the index (one reused object, no list). */
+  private recoveredMessages(traits: Map<number, { expiration: string | undefined; priority: number | undefined }>): RecoveredMessages {
+    const index = this.index;
+    const lists = this.lists;
+    return {
+      count: index.size,
+      forEach(visit: (message: Readonly<RecoveredMessage>) => void): void {
+        const message: RecoveredMessage = { id: 0, bodySize: 0, queueIds: [], deliveredQueueIds: [], expiration: undefined, priority: undefined };
+        index.forEachId((id) => {
+          const row = index.read(id) as LiveRow;
+          const found = traits.get(id);
+          message.id = id;
+          message.bodySize = row.bodySize;
+          message.queueIds = lists.get(row.queues);
+          message.deliveredQueueIds = lists.get(row.delivered);
+          message.expiration = found?.expiration;
+          message.priority = found?.priority;
+          visit(message);
+        });
+      },
+    };
   }
 
-  private track(id: number, position: RecordPosition, queueIds: readonly string[]): void {
-    const { segment, offset, length: bytes } = position;
-    const queues = this.sharedList(queueIds);
-    this.live.set(id, { segment, offset, bytes, queues });
-    this.segmentRefs.set(segment, (this.segmentRefs.get(segment) ?? 0) + queues.length);
+  private pend(pending: Map<string, number[]>, queueId: string, messageId: number): void {
+    let ids = pending.get(queueId);
+    if (!ids) {
+      ids = [];
+      pending.set(queueId, ids);
+    }
+    ids.push(messageId);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushPending(true));
+    }
+  }
+
+  private count(segment: number, bytes: number, references: number): void {
+    this.segmentRefs.set(segment, (this.segmentRefs.get(segment) ?? 0) + references);
     this.segmentLiveBytes.set(segment, (this.segmentLiveBytes.get(segment) ?? 0) + bytes);
     this.liveBytes += bytes;
   }
 
-  private untrack(id: number): void {
-    const live = this.live.get(id);
-    if (!live) return;
-    this.live.delete(id);
-    this.segmentRefs.set(live.segment, (this.segmentRefs.get(live.segment) ?? 0) - live.queues.length);
-    this.segmentLiveBytes.set(live.segment, (this.segmentLiveBytes.get(live.segment) ?? 0) - live.bytes);
-    this.liveBytes -= live.bytes;
+  private track(id: number, position: RecordPosition, bodySize: number, queues: number, delivered: number): void {
+    const { segment, offset, length: bytes } = position;
+    this.index.set(id, { segment, offset, bytes, bodySize, queues, delivered });
+    this.count(segment, bytes, this.lists.get(queues).length);
   }
 
-  private flushSettles(commit: boolean): void {
-    this.settleFlushScheduled = false;
-    if (this.pendingSettles.size === 0) return;
-    const batch = this.pendingSettles;
+  private untrack(id: number): void {
+    const row = this.index.read(id);
+    if (!row) return;
+    this.count(row.segment, -row.bytes, -this.lists.get(row.queues).length);
+    this.lists.release(row.queues);
+    this.lists.release(row.delivered);
+    this.index.delete(id);
+  }
+
+  /** A live message's record now lives elsewhere (compaction moved it, or a failed move went back). */
+  private move(id: number, to: RecordPosition): void {
+    const row = this.index.read(id) as LiveRow;
+    const references = this.lists.get(row.queues).length;
+    this.count(row.segment, -row.bytes, -references);
+    this.index.set(id, { ...row, segment: to.segment, offset: to.offset, bytes: to.length });
+    this.count(to.segment, to.length, references);
+  }
+
+  private flushPending(commit: boolean): void {
+    this.flushScheduled = false;
+    if (this.pendingSettles.size === 0 && this.pendingDelivered.size === 0) return;
+    // Delivered first: a message delivered and settled in the same turn reads right either way.
+    const delivered = this.pendingDelivered;
+    this.pendingDelivered = new Map();
+    for (const [queueId, ids] of delivered) this.wal.append(MessageRecord.Delivered, packDefinition({ q: queueId, ids }));
+    const settles = this.pendingSettles;
     this.pendingSettles = new Map();
-    for (const [queueId, ids] of batch) {
+    for (const [queueId, ids] of settles) {
       this.wal.append(MessageRecord.Settle, packDefinition({ q: queueId, ids }));
       for (const id of ids) this.release(id, queueId);
     }
-    // A lost settle only causes a redelivery, so nobody waits for this commit; it just gets the
-    // records written. A failed sync is still fatal (reported through onWalState).
+    // A lost settle only causes a redelivery, and a lost delivered marker only a missing redelivered
+    // flag, so nobody waits for this commit; it just gets the records written. A failed sync is still
+    // fatal (reported through onWalState).
     if (commit) this.wal.commit().catch(() => {});
-    void this.maintain();
+    if (settles.size > 0) void this.maintain();
   }
 
   private release(id: number, queueId: string): void {
-    const live = this.live.get(id);
-    if (!live) return;
-    const index = live.queues.indexOf(queueId);
-    if (index < 0) return;
-    live.queues = live.queues.length === 1 ? NO_QUEUES : this.sharedList(live.queues.filter((q) => q !== queueId));
-    this.segmentRefs.set(live.segment, (this.segmentRefs.get(live.segment) ?? 1) - 1);
-    if (live.queues.length === 0) {
-      this.live.delete(id);
-      this.segmentLiveBytes.set(live.segment, (this.segmentLiveBytes.get(live.segment) ?? 0) - live.bytes);
-      this.liveBytes -= live.bytes;
-      this.events.onGone?.(id);
+    const row = this.index.read(id);
+    if (!row) return;
+    const queues = this.lists.without(row.queues, queueId);
+    if (queues === row.queues) return;
+    const delivered = this.lists.without(row.delivered, queueId);
+    const { segment, bytes } = row;
+    this.segmentRefs.set(segment, (this.segmentRefs.get(segment) ?? 1) - 1);
+    if (queues !== EMPTY_LIST) {
+      this.index.setLists(id, queues, delivered);
+      return;
     }
+    this.lists.release(delivered);
+    this.index.delete(id);
+    this.segmentLiveBytes.set(segment, (this.segmentLiveBytes.get(segment) ?? 0) - bytes);
+    this.liveBytes -= bytes;
+    this.events.onGone?.(id);
   }
 
   /** Deletes settled segments from the oldest end, and compacts the oldest when the log is bloated. */
@@ -364,35 +359,35 @@ export class MessageLog {
   }
 
   private async compact(segment: number): Promise<void> {
-    const found: { header: ReturnType<typeof decodeMessageRecord>["header"]; rawProperties: Buffer; body: Buffer }[] = [];
+    const found: ReturnType<typeof decodeMessageRecord>[] = [];
     await this.wal.readSegment(segment, ({ type, payload }) => {
       if (type === MessageRecord.Message) found.push(decodeMessageRecord(payload));
     });
     // Synchronously from here to the appends: the queue lists copied are exactly the live ones, so no
     // SETTLE can slip in between reading a list and writing the copy.
-    const moved: { id: number; queues: string[]; from: LiveMessage }[] = [];
+    const moved: { id: number; from: RecordPosition }[] = [];
+    const deliveredBy = new Map<string, number[]>();
     for (const { header, rawProperties, body } of found) {
-      const live = this.live.get(header.id);
-      if (!live || live.segment !== segment) continue;
-      const queues = [...live.queues];
-      const position = this.wal.append(
-        MessageRecord.Message,
-        encodeMessageRecord({ ...header, queues }, rawProperties, body),
-      );
-      this.untrack(header.id);
-      this.track(header.id, position, queues);
-      moved.push({ id: header.id, queues, from: live });
+      const row = this.index.read(header.id);
+      if (!row || row.segment !== segment) continue;
+      const from: RecordPosition = { segment: row.segment, offset: row.offset, length: row.bytes };
+      const queues = [...this.lists.get(row.queues)];
+      for (const queueId of this.lists.get(row.delivered)) {
+        const ids = deliveredBy.get(queueId) ?? [];
+        ids.push(header.id);
+        deliveredBy.set(queueId, ids);
+      }
+      const position = this.wal.append(MessageRecord.Message, encodeMessageRecord({ ...header, queues }, rawProperties, body));
+      this.move(header.id, position);
+      moved.push({ id: header.id, from });
     }
+    // The copy starts with no delivered marker (replay resets it): the markers follow it.
+    for (const [queueId, ids] of deliveredBy) this.wal.append(MessageRecord.Delivered, packDefinition({ q: queueId, ids }));
     try {
       await this.wal.commit();
     } catch (error) {
       // The copies do not exist: the originals stay live where they were.
-      for (const { id, from } of moved) {
-        const live = this.live.get(id);
-        if (!live) continue;
-        this.untrack(id);
-        this.track(id, { segment: from.segment, offset: from.offset, length: from.bytes }, live.queues);
-      }
+      for (const { id, from } of moved) if (this.index.has(id)) this.move(id, from);
       throw error;
     }
     this.compactions++;

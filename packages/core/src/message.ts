@@ -58,6 +58,12 @@ export interface Message {
   body: Buffer | undefined;
   /** Length of the body in bytes, known whether or not the body is in memory. */
   readonly bodySize: number;
+  /**
+   * Set by the store while the body may still leave memory (its record is not yet durable, so the body
+   * cache has not decided). Queues keep a ready message as an object until that is settled; once its
+   * body is gone they keep only a compact on-disk reference (ready-list.ts).
+   */
+  evictionPending?: boolean;
   /** delivery_mode = 2 */
   readonly persistent: boolean;
   /**

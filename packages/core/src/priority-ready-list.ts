@@ -8,8 +8,14 @@
  *
  * Not here: delivery or settlement. Entries are owned by the queue.
  */
-import type { QueueEntry } from "./queue.js";
-import { FifoReadyList, type ReadyList } from "./ready-list.js";
+import type { Message } from "./message.js";
+import { FifoReadyList, type ReadyEntry, type ReadyList } from "./ready-list.js";
+
+/** A message's priority property as a level (0..255): anything but a non-negative integer is 0. */
+export function priorityLevel(priority: unknown): number {
+  if (typeof priority !== "number" || !Number.isInteger(priority) || priority < 0) return 0;
+  return Math.min(priority, 255);
+}
 
 export class PriorityReadyList implements ReadyList {
   /** levels[p] holds the entries of priority p. */
@@ -23,11 +29,9 @@ export class PriorityReadyList implements ReadyList {
     this.levels = Array.from({ length: maxPriority + 1 }, () => new FifoReadyList());
   }
 
-  /** The level a message is queued at. */
-  priorityOf(entry: QueueEntry): number {
-    const priority = entry.message.properties.priority;
-    if (typeof priority !== "number" || !Number.isInteger(priority) || priority < 0) return 0;
-    return Math.min(priority, this.maxPriority);
+  /** The level an entry is queued at. */
+  priorityOf(entry: ReadyEntry): number {
+    return Math.min(entry.priority, this.maxPriority);
   }
 
   get length(): number {
@@ -38,37 +42,41 @@ export class PriorityReadyList implements ReadyList {
     return this.bytes;
   }
 
-  push(entry: QueueEntry): void {
+  push(entry: ReadyEntry): void {
     this.levelFor(entry).push(entry);
     this.added(entry);
   }
 
-  shift(): QueueEntry | undefined {
+  shift(): ReadyEntry | undefined {
     const level = this.topLevel();
     const entry = level?.shift();
     if (entry) this.removed(entry);
     return entry;
   }
 
-  peek(): QueueEntry | undefined {
+  peek(): ReadyEntry | undefined {
     return this.topLevel()?.peek();
   }
 
-  restore(entry: QueueEntry): void {
+  restore(entry: ReadyEntry): void {
     this.levelFor(entry).restore(entry);
     this.added(entry);
   }
 
-  clear(): QueueEntry[] {
-    const all: QueueEntry[] = [];
-    for (let p = this.maxPriority; p >= 0; p--) all.push(...(this.levels[p] as FifoReadyList).clear());
+  headMessage(): Message | undefined {
+    return this.topLevel()?.headMessage();
+  }
+
+  drain(visit: (id: number, stored: boolean) => void): number {
+    let drained = 0;
+    for (let p = this.maxPriority; p >= 0; p--) drained += (this.levels[p] as FifoReadyList).drain(visit);
     this.count = 0;
     this.bytes = 0;
     this.top = -1;
-    return all;
+    return drained;
   }
 
-  shiftExpired(nowMs: number): QueueEntry | undefined {
+  shiftExpired(nowMs: number): ReadyEntry | undefined {
     for (let p = this.top; p >= 0; p--) {
       const entry = (this.levels[p] as FifoReadyList).shiftExpired(nowMs);
       if (entry) {
@@ -88,7 +96,7 @@ export class PriorityReadyList implements ReadyList {
     return earliest;
   }
 
-  visitFirst(limit: number, visit: (entry: QueueEntry) => void): void {
+  visitFirst(limit: number, visit: (seq: number, id: number, message: Message | undefined) => void): void {
     let left = limit;
     for (let p = this.top; p >= 0 && left > 0; p--) {
       const level = this.levels[p] as FifoReadyList;
@@ -97,7 +105,12 @@ export class PriorityReadyList implements ReadyList {
     }
   }
 
-  private levelFor(entry: QueueEntry): FifoReadyList {
+  attach(seq: number, id: number, message: Message): boolean {
+    for (let p = this.top; p >= 0; p--) if ((this.levels[p] as FifoReadyList).attach(seq, id, message)) return true;
+    return false;
+  }
+
+  private levelFor(entry: ReadyEntry): FifoReadyList {
     return this.levels[this.priorityOf(entry)] as FifoReadyList;
   }
 
@@ -106,14 +119,14 @@ export class PriorityReadyList implements ReadyList {
     return this.top >= 0 ? this.levels[this.top] : undefined;
   }
 
-  private added(entry: QueueEntry): void {
+  private added(entry: ReadyEntry): void {
     this.count++;
-    this.bytes += entry.message.bodySize;
+    this.bytes += entry.bodySize;
     this.top = Math.max(this.top, this.priorityOf(entry));
   }
 
-  private removed(entry: QueueEntry): void {
+  private removed(entry: ReadyEntry): void {
     this.count--;
-    this.bytes -= entry.message.bodySize;
+    this.bytes -= entry.bodySize;
   }
 }

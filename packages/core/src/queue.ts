@@ -10,9 +10,12 @@
  * (x-expires) and a delivery limit (quorum). Messages that die (rejected, expired, maxlen,
  * delivery_limit) go to `deadLetterSink` before their settle is recorded.
  *
- * Bodies on disk: a stored message may have no body in memory (the store's body cache dropped it).
- * Dispatch hands out only entries whose body is loaded; it reads the bodies of the first few ready
- * entries ahead (READ_AHEAD_ENTRIES), and a read that completes dispatches again, so the order is kept.
+ * Messages on disk: a stored message may have no body in memory (the store's body cache dropped it),
+ * and a ready entry may not even hold its Message (recovered, or compacted by the ready list once its
+ * body left). Dispatch hands out only entries whose body is loaded; it reads the first few ready
+ * messages back ahead (READ_AHEAD_ENTRIES), and a read that completes dispatches again, so the order
+ * is kept. The first delivery of a stored message is recorded (store.markDelivered), so that after a
+ * restart only messages handed out before come back flagged redelivered.
  * A dead message whose body is on disk is read back before it is dead-lettered; its settle is recorded
  * only after that, so the record stays readable meanwhile (a settle recorded late only risks a
  * redelivery after a crash, which at-least-once allows).
@@ -24,25 +27,22 @@ import type { DeadLetterReason } from "./dead-letter.js";
 import { accessRefused, assert } from "./errors.js";
 import type { Message, PropertiesCodec } from "./message.js";
 import { ExpiryTimer, expiresAtMs } from "./message-expiry.js";
-import { PriorityReadyList } from "./priority-ready-list.js";
+import { PriorityReadyList, priorityLevel } from "./priority-ready-list.js";
 import { isOverLimit, type QueueSettings, queueSettings } from "./queue-arguments.js";
 import { QueueLease } from "./queue-lease.js";
-import { FifoReadyList, type ReadyList } from "./ready-list.js";
-import type { MessageStore } from "./store.js";
+import { FifoReadyList, type ReadyEntry, type ReadyList } from "./ready-list.js";
+import type { MessageStore, RecoveredMessage, StoredMessage } from "./store.js";
 
-export interface QueueEntry {
+/** A message handed out (delivered or got): unlike a ready entry, its message is in memory. */
+export interface QueueEntry extends ReadyEntry {
   readonly message: Message;
-  /** Position in the queue; requeued messages go back to their place by it. */
-  readonly seq: number;
-  /** How many times it was handed out (deliver or get); > 0 means redelivered. */
-  deliveryCount: number;
-  /** Whether the store holds it for this queue (persistent message on a durable queue). */
-  readonly stored: boolean;
-  /** Set once settled, so a double settle is caught. */
-  settled: boolean;
-  /** When it expires on this queue (ms since the epoch), or undefined for never. */
-  readonly expiresAtMs: number | undefined;
 }
+
+/** What a queue needs of a recovered message: where it stands on this queue, not its body. */
+export type RecoveredEntry = Pick<RecoveredMessage, "id" | "bodySize" | "expiration" | "priority"> & {
+  /** It had been handed out here before the restart (its next delivery is a redelivery). */
+  deliveredBefore: boolean;
+};
 
 /**
  * Bodies read ahead of dispatch per queue, at most: enough to keep the libuv thread pool busy (reads
@@ -144,11 +144,51 @@ export class Queue {
     const nowMs = messageTtlMs === undefined && expiration === undefined ? 0 : Date.now();
     const expiresAt = expiresAtMs(nowMs, messageTtlMs, expiration);
     if (expiresAt !== undefined) this.mayExpire = true;
-    this.ready.push({ message, seq: this.nextSeq++, deliveryCount, stored, settled: false, expiresAtMs: expiresAt });
+    this.ready.push({
+      id: message.id,
+      seq: this.nextSeq++,
+      deliveryCount,
+      stored,
+      settled: false,
+      expiresAtMs: expiresAt,
+      bodySize: message.bodySize,
+      priority: priorityLevel(message.properties.priority),
+      message,
+    });
     this.dispatch();
     this.dropOverLimit();
     // TTL 0: the message could go only to a consumer ready right now; nobody took it, so it expires.
     if (expiresAt !== undefined && expiresAt <= nowMs) this.expireHeads(nowMs + 1);
+    this.armExpiry();
+  }
+
+  /**
+   * A message recovered from the store at startup: only a compact row, its body and properties stay
+   * on disk until it is about to be handed out. The TTL clock starts again now (the record keeps no
+   * enqueue time). Call afterRecovery() once all are in.
+   */
+  enqueueRecovered(recovered: RecoveredEntry): void {
+    const { messageTtlMs } = this.settings;
+    const nowMs = messageTtlMs === undefined && recovered.expiration === undefined ? 0 : Date.now();
+    const expiresAt = expiresAtMs(nowMs, messageTtlMs, recovered.expiration);
+    if (expiresAt !== undefined) this.mayExpire = true;
+    this.ready.push({
+      id: recovered.id,
+      seq: this.nextSeq++,
+      deliveryCount: recovered.deliveredBefore ? 1 : 0,
+      stored: true,
+      settled: false,
+      expiresAtMs: expiresAt,
+      bodySize: recovered.bodySize,
+      priority: priorityLevel(recovered.priority),
+      message: undefined,
+    });
+  }
+
+  /** Recovery is over: length limits and expiry apply to what came back. */
+  afterRecovery(): void {
+    this.dropOverLimit();
+    if (this.mayExpire) this.expireHeads(Date.now());
     this.armExpiry();
   }
 
@@ -170,8 +210,8 @@ export class Queue {
   nextBodyLoaded(): Promise<void> | undefined {
     if (this.mayExpire) this.expireHeads(Date.now());
     const head = this.ready.peek();
-    if (!head || head.message.body !== undefined) return undefined;
-    const read = this.loadBody(head.message);
+    if (!head || head.message?.body !== undefined) return undefined;
+    const read = this.loadBody(head.seq, head.id, head.message);
     this.readAhead();
     return read;
   }
@@ -180,21 +220,18 @@ export class Queue {
   get(noAck: boolean): QueueEntry | undefined {
     this.touch();
     if (this.mayExpire) this.expireHeads(Date.now());
-    const head = this.ready.peek();
-    assert(!head || head.message.body !== undefined, `basic.get of message ${head?.message.id} before its body was loaded`);
-    const entry = this.ready.shift();
+    assert(this.ready.length === 0 || this.ready.headMessage()?.body !== undefined, "basic.get before the head's body was loaded");
+    const entry = this.ready.shift() as QueueEntry | undefined;
     this.armExpiry();
     if (!entry) return undefined;
-    entry.deliveryCount++;
-    this.unsettledCount++;
-    if (noAck) this.settle(entry);
+    this.handOut(entry, noAck);
     return entry;
   }
 
   /** The consumer or getter is done with it (ack, or reject without requeue). */
   settle(entry: QueueEntry): void {
     this.markSettled(entry);
-    if (entry.stored) this.store.settle(this.id, entry.message.id);
+    if (entry.stored) this.store.settle(this.id, entry.id);
   }
 
   /** basic.reject / basic.nack without requeue: dead-lettered (reason rejected), then settled. */
@@ -256,13 +293,11 @@ export class Queue {
 
   /** Drops every ready message; returns how many. Unacked ones stay with their consumers. */
   purge(): number {
-    const dropped = this.ready.clear();
-    for (const entry of dropped) {
-      entry.settled = true;
-      if (entry.stored) this.store.settle(this.id, entry.message.id);
-    }
+    const dropped = this.ready.drain((id, stored) => {
+      if (stored) this.store.settle(this.id, id);
+    });
     this.armExpiry();
-    return dropped.length;
+    return dropped;
   }
 
   /** Throws 403 (as RabbitMQ) if an exclusive consumer holds the queue or one is asked for on a busy queue. */
@@ -318,13 +353,11 @@ export class Queue {
       if (this.mayExpire) this.expireHeads(Date.now());
       while (this.ready.length > 0) {
         // A head whose body is on disk waits for it: handing out a later one would break the order.
-        if ((this.ready.peek() as QueueEntry).message.body === undefined) break;
+        if (this.ready.headMessage()?.body === undefined) break;
         const consumer = this.pickConsumer();
         if (!consumer) break;
         const entry = this.ready.shift() as QueueEntry;
-        entry.deliveryCount++;
-        this.unsettledCount++;
-        if (consumer.noAck) this.settle(entry);
+        this.handOut(entry, consumer.noAck);
         consumer.deliver(this, entry);
       }
     } finally {
@@ -332,6 +365,14 @@ export class Queue {
     }
     if (this.consumers.length > 0) this.readAhead();
     this.armExpiry();
+  }
+
+  /** Counts a delivery; the first one of a stored message is recorded (redelivered after a restart). */
+  private handOut(entry: QueueEntry, noAck: boolean): void {
+    entry.deliveryCount++;
+    this.unsettledCount++;
+    if (noAck) this.settle(entry);
+    else if (entry.deliveryCount === 1 && entry.stored) this.store.markDelivered(this.id, entry.id);
   }
 
   private pickConsumer(): Consumer | undefined {
@@ -368,42 +409,44 @@ export class Queue {
   }
 
   /** A ready message leaves without being delivered (expired, or dropped from the head by x-max-length). */
-  private dropReady(entry: QueueEntry, reason: DeadLetterReason): void {
+  private dropReady(entry: ReadyEntry, reason: DeadLetterReason): void {
     entry.settled = true;
     this.deadLetterThenRelease(entry, reason);
   }
 
-  private markSettled(entry: QueueEntry): void {
-    assert(!entry.settled, `message ${entry.message.id} settled twice on queue ${this.name}`);
+  private markSettled(entry: ReadyEntry): void {
+    assert(!entry.settled, `message ${entry.id} settled twice on queue ${this.name}`);
     entry.settled = true;
     this.unsettledCount--;
   }
 
   /**
    * A settled entry dies: it goes to the dead-letter exchange (if any), then its settle is recorded. A
-   * body on disk is read back first, and the settle waits for it; if the read fails (the store has
+   * message on disk is read back first, and the settle waits for it; if the read fails (the store has
    * reported that as fatal) the settle is never recorded, so the message is still there after a restart.
    */
-  private deadLetterThenRelease(entry: QueueEntry, reason: DeadLetterReason): void {
-    const message = entry.message;
+  private deadLetterThenRelease(entry: ReadyEntry, reason: DeadLetterReason): void {
     const release = () => {
-      if (entry.stored) this.store.settle(this.id, message.id);
+      if (entry.stored) this.store.settle(this.id, entry.id);
     };
     if (this.settings.deadLetterExchange === undefined) {
       release();
       return;
     }
-    if (message.body !== undefined && this.deadLetterTail === undefined) {
-      this.deadLetter(message, reason);
+    const held = entry.message;
+    if (held?.body !== undefined && this.deadLetterTail === undefined) {
+      this.deadLetter(held, reason);
       release();
       return;
     }
     // Reads run in parallel; dead letters leave in the order the messages died, as RabbitMQ's do.
-    const read = message.body !== undefined ? Promise.resolve(message.body) : this.store.readBody(message.id);
+    const read: Promise<Message> =
+      held?.body !== undefined
+        ? Promise.resolve(held)
+        : this.store.readMessage(entry.id).then((stored) => this.withBody(entry.id, held, stored));
     const tail: Promise<void> = (this.deadLetterTail ?? Promise.resolve())
       .then(() => read)
-      .then((body) => {
-        if (message.body === undefined) message.body = body;
+      .then((message) => {
         this.deadLetter(message, reason);
         release();
       }, noop)
@@ -413,27 +456,28 @@ export class Queue {
     this.deadLetterTail = tail;
   }
 
-  /** Starts reading back the bodies of the first ready entries that have none in memory. */
+  /** Starts reading back the first ready messages that are not in memory. */
   private readAhead(): void {
     if (this.loadFailed || this.loading.size >= READ_AHEAD_ENTRIES / 2) return;
-    this.ready.visitFirst(READ_AHEAD_ENTRIES, (entry) => {
-      const message = entry.message;
-      if (message.body === undefined && !this.loading.has(message.id) && this.loading.size < READ_AHEAD_ENTRIES) {
-        this.loadBody(message).catch(noop); // the store has reported the failure
+    this.ready.visitFirst(READ_AHEAD_ENTRIES, (seq, id, message) => {
+      if (message?.body === undefined && !this.loading.has(id) && this.loading.size < READ_AHEAD_ENTRIES) {
+        this.loadBody(seq, id, message).catch(noop); // the store has reported the failure
       }
     });
   }
 
-  /** Reads one body back; when it arrives, dispatch runs again (the head may be waiting for it). */
-  private loadBody(message: Message): Promise<void> {
-    const id = message.id;
+  /**
+   * Reads one message back and gives it to its ready entry; then dispatch runs again (the head may be
+   * waiting for it). `held` is the entry's message object when it still had one (only its body left).
+   */
+  private loadBody(seq: number, id: number, held: Message | undefined): Promise<void> {
     const pending = this.loading.get(id);
     if (pending) return pending;
-    const read = this.store.readBody(id).then(
-      (body) => {
+    const read = this.store.readMessage(id).then(
+      (stored) => {
         this.loading.delete(id);
-        assert(body.length === message.bodySize, `message ${id} read back with ${body.length} bytes, not ${message.bodySize}`);
-        if (message.body === undefined) message.body = body;
+        // Attached again even when held: the sweep may have dropped the object while the read ran.
+        this.ready.attach(seq, id, this.withBody(id, held, stored));
         this.dispatch();
       },
       (error: unknown) => {
@@ -446,11 +490,31 @@ export class Queue {
     return read;
   }
 
+  /** The message with its body read back: the object still held, or a new one made from the record. */
+  private withBody(id: number, held: Message | undefined, stored: StoredMessage): Message {
+    const { body } = stored;
+    if (held !== undefined) {
+      assert(body.length === held.bodySize, `message ${id} read back with ${body.length} bytes, not ${held.bodySize}`);
+      if (held.body === undefined) held.body = body;
+      return held;
+    }
+    return {
+      id,
+      exchange: stored.exchange,
+      routingKey: stored.routingKey,
+      properties: this.propertiesCodec?.decode(stored.rawProperties) ?? {},
+      rawProperties: stored.rawProperties,
+      body,
+      bodySize: body.length,
+      persistent: true,
+    };
+  }
+
   /** x-overflow=drop-head: the oldest ready messages go while the queue is over a limit. */
   private dropOverLimit(): void {
     if (this.settings.overflow !== "drop-head") return;
     while (isOverLimit(this.settings, this.ready.length, this.ready.bodyBytes)) {
-      this.dropReady(this.ready.shift() as QueueEntry, "maxlen");
+      this.dropReady(this.ready.shift() as ReadyEntry, "maxlen");
     }
   }
 

@@ -6,7 +6,7 @@
  * Ordering contract (docs/ordering.md): appends are synchronous and ordered; `commit()` resolves once
  * everything appended before it is durable. The caller sends a publisher confirm only after that.
  */
-import type { Message } from "./message.js";
+import type { Message, MessageProperties } from "./message.js";
 
 export interface ExchangeDefinition {
   vhost: string;
@@ -37,10 +37,42 @@ export interface BindingDefinition {
   arguments: Record<string, unknown>;
 }
 
+/**
+ * One recovered message as recovery hands it over: no body and no Message object (a backlog of a
+ * million stays on disk; queues read each back by id when they deliver it).
+ */
 export interface RecoveredMessage {
-  message: Message;
+  id: number;
+  bodySize: number;
   /** Queue ids (durable queues) that still hold the message unsettled, in enqueue order. */
   queueIds: readonly string[];
+  /** Those of `queueIds` that had handed it out before (its next delivery there is a redelivery). */
+  deliveredQueueIds: readonly string[];
+  /** The properties that shape queueing (per-message TTL, priority), when it has them. */
+  expiration: string | undefined;
+  priority: number | undefined;
+}
+
+/**
+ * The recovered messages, in publish order. forEach hands out one object it reuses for every message:
+ * copy what must outlive the call (a list of a million objects is what this avoids).
+ */
+export interface RecoveredMessages {
+  readonly count: number;
+  forEach(visit: (message: Readonly<RecoveredMessage>) => void): void;
+}
+
+/** A stored message read back: views into one buffer read from disk, owned by the caller. */
+export interface StoredMessage {
+  exchange: string;
+  routingKey: string;
+  rawProperties: Buffer;
+  body: Buffer;
+}
+
+export interface RecoverOptions {
+  /** Decodes raw properties, so that recovery can report each message's expiration and priority. */
+  decodeProperties?: (raw: Buffer) => MessageProperties;
 }
 
 export interface RecoveredState {
@@ -48,7 +80,7 @@ export interface RecoveredState {
   queues: QueueDefinition[];
   bindings: BindingDefinition[];
   /** In publish order. */
-  messages: RecoveredMessage[];
+  messages: RecoveredMessages;
   nextMessageId: number;
 }
 
@@ -60,7 +92,7 @@ export interface StoreStats {
 
 export interface MessageStore {
   /** Reads everything back. Called once, before any other method. */
-  recover(): Promise<RecoveredState>;
+  recover(options?: RecoverOptions): Promise<RecoveredState>;
 
   saveExchange(definition: ExchangeDefinition): void;
   deleteExchange(vhost: string, name: string): void;
@@ -75,8 +107,14 @@ export interface MessageStore {
    * readBody brings it back); otherwise the body must stay, as some holder could not read it back.
    */
   appendMessage(message: Message, queueIds: readonly string[], bodyEvictable?: boolean): void;
-  /** The body of a stored, unsettled message whose body left memory (a new buffer). */
-  readBody(messageId: number): Promise<Buffer>;
+  /** A stored, unsettled message read back from disk (its body left memory, or it was recovered). */
+  readMessage(messageId: number): Promise<StoredMessage>;
+  /**
+   * The queue handed the message out for the first time: after a restart its next delivery there
+   * carries redelivered=true. Not synced on its own (it rides on the next commit); a marker lost in a
+   * crash only clears a redelivered flag the spec calls a hint.
+   */
+  markDelivered(queueId: string, messageId: number): void;
   /** The message left that queue for good (acked, dropped, purged, dead-lettered). */
   settle(queueId: string, messageId: number): void;
 

@@ -15,7 +15,8 @@
  *
  *            A fixed layout instead of msgpack: encoding it is a few writes into one small buffer per
  *            publish (msgpack of the header was the largest allocation of the persistent publish path).
- *   SETTLE   msgpack {q: queueId, ids: number[]}
+ *   SETTLE     msgpack {q: queueId, ids: number[]}: the messages left that queue
+ *   DELIVERED  msgpack {q: queueId, ids: number[]}: that queue handed the messages out for the first time
  *
  * Buffers: encodeMessageRecord returns a fresh header and the caller's properties and body, uncopied;
  * decodeMessageRecord returns views into the payload it is given.
@@ -34,6 +35,7 @@ export const DefinitionRecord = {
 export const MessageRecord = {
   Message: 16,
   Settle: 17,
+  Delivered: 18,
 } as const;
 
 // Records are read back by a later process: plain maps, no shared structures between records.

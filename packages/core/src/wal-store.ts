@@ -4,7 +4,7 @@
  *   messages/     persistent messages and their settlements (see MessageLog)
  *
  * Bodies: a message whose every holder stored it enters the BodyCache once its record is durable; past
- * the cache's budget its body leaves memory and readBody() reads it back from its record.
+ * the cache's budget its body leaves memory and readMessage() reads it back from its record.
  */
 import { join } from "node:path";
 import { type FsyncPolicy, Wal, type WalOptions } from "@leveret/wal";
@@ -17,7 +17,9 @@ import type {
   ExchangeDefinition,
   MessageStore,
   QueueDefinition,
+  RecoverOptions,
   RecoveredState,
+  StoredMessage,
   StoreStats,
 } from "./store.js";
 import { DefinitionRecord, packDefinition, unpackDefinition } from "./wal-records.js";
@@ -52,13 +54,13 @@ export class WalStore implements MessageStore {
   private awaitingCommit: Promise<void> | undefined;
   private awaitingAdmission: Message[] = [];
   /** One read per message however many queues ask for it. */
-  private readonly bodyReads = new Map<number, Promise<Buffer>>();
+  private readonly reads = new Map<number, Promise<StoredMessage>>();
 
   constructor(private readonly options: WalStoreOptions) {
     this.bodies = new BodyCache(options.bodyCacheBytes ?? DEFAULT_BODY_CACHE_BYTES);
   }
 
-  async recover(): Promise<RecoveredState> {
+  async recover(options: RecoverOptions = {}): Promise<RecoveredState> {
     const exchanges = new Map<string, ExchangeDefinition>();
     const queues = new Map<string, QueueDefinition>();
     const bindings = new Map<string, BindingDefinition>();
@@ -77,7 +79,7 @@ export class WalStore implements MessageStore {
       ],
     );
     const { log, messages, maxId } = await MessageLog.open(
-      this.walOptions("messages"),
+      { ...this.walOptions("messages"), ...options },
       (queueId) => queues.has(queueId),
       {
         onFatal: (error) => this.fail(error),
@@ -119,6 +121,7 @@ export class WalStore implements MessageStore {
   appendMessage(message: Message, queueIds: readonly string[], bodyEvictable = false): void {
     this.messageLog().append(message, queueIds);
     if (!bodyEvictable) return;
+    message.evictionPending = true;
     this.notYetDurable.push(message);
     this.notYetDurableBytes += message.bodySize;
     // Publishers without confirms never call commit(): their bodies still need one to become evictable.
@@ -131,19 +134,23 @@ export class WalStore implements MessageStore {
     });
   }
 
-  readBody(messageId: number): Promise<Buffer> {
-    const pending = this.bodyReads.get(messageId);
+  readMessage(messageId: number): Promise<StoredMessage> {
+    const pending = this.reads.get(messageId);
     if (pending) return pending;
     const read = this.messageLog()
-      .readBody(messageId)
+      .readMessage(messageId)
       .catch((error: Error & { code?: string }) => {
         // A confirmed message that cannot be read back cannot be delivered: the broker must stop.
         if (error.code?.startsWith("WAL_") && error.code !== "WAL_CLOSED") this.fail(error);
         throw error;
       })
-      .finally(() => this.bodyReads.delete(messageId));
-    this.bodyReads.set(messageId, read);
+      .finally(() => this.reads.delete(messageId));
+    this.reads.set(messageId, read);
     return read;
+  }
+
+  markDelivered(queueId: string, messageId: number): void {
+    this.messageLog().markDelivered(queueId, messageId);
   }
 
   settle(queueId: string, messageId: number): void {
@@ -167,10 +174,20 @@ export class WalStore implements MessageStore {
       else {
         this.awaitingCommit = commit;
         this.awaitingAdmission = durable;
-        commit.then(() => {
-          if (this.awaitingCommit === commit) this.awaitingCommit = undefined;
-          for (const message of durable) if (messages.holds(message.id)) this.bodies.admit(message);
-        }, noop);
+        commit.then(
+          () => {
+            if (this.awaitingCommit === commit) this.awaitingCommit = undefined;
+            for (const message of durable) {
+              message.evictionPending = false;
+              if (messages.holds(message.id)) this.bodies.admit(message);
+            }
+          },
+          () => {
+            // Not durable, so not evictable: the bodies stay (the store reported the failure).
+            if (this.awaitingCommit === commit) this.awaitingCommit = undefined;
+            for (const message of durable) message.evictionPending = false;
+          },
+        );
       }
     }
     return commit;

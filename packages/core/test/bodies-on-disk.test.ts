@@ -115,12 +115,13 @@ describe("bodies on disk", () => {
     const queue = broker.vhost("/").queue("prio", {});
     expect(queue.messageCount).toBe(40);
     // basic.get waits for the head's body, which is the highest priority's oldest message.
-    expect(() => queue.get(false)).toThrow(/before its body was loaded/);
+    expect(() => queue.get(false)).toThrow(/before the head's body was loaded/);
     expect(queue.messageCount).toBe(40);
     await queue.nextBodyLoaded();
     const got = queue.get(false) as QueueEntry;
     expect(got.message.body?.equals(bodyOf(3))).toBe(true);
-    expect(got.deliveryCount).toBe(2);
+    // Never handed out before the restart: this is its first delivery, not a redelivery.
+    expect(got.deliveryCount).toBe(1);
     queue.requeue([got]);
     const expected = [3, 2, 1, 0].flatMap((p) => Array.from({ length: 10 }, (_, k) => k * 4 + p));
     const consumer = new CollectingConsumer(40);
@@ -128,6 +129,30 @@ describe("bodies on disk", () => {
     await consumer.until(40);
     expect(consumer.received.map((e, i) => e.message.body?.equals(bodyOf(expected[i] as number)))).toEqual(Array(40).fill(true));
     expect(store.bodyCacheStats().cachedBytes).toBe(0);
+    expect(fatal).toEqual([]);
+    await broker.close();
+  });
+
+  it("after a restart flags redelivered only the messages handed out before it", async () => {
+    const io = new MemoryFileIo();
+    const first = await openBroker(io, 0);
+    const queue = declare(first.broker, "q");
+    for (let i = 0; i < 10; i++) publish(first.broker, "q", i);
+    await first.store.commit();
+    const early = new CollectingConsumer(4);
+    queue.addConsumer(early);
+    await early.until(4);
+    // Messages 0 and 1 are acked; 2 and 3 were delivered but not acked when the broker went down.
+    queue.settle(early.received[0] as QueueEntry);
+    queue.settle(early.received[1] as QueueEntry);
+    await first.broker.close();
+
+    const { broker, fatal } = await openBroker(io, 0);
+    const again = new CollectingConsumer(8);
+    broker.vhost("/").queue("q", {}).addConsumer(again);
+    await again.until(8);
+    const seen = again.received.map((e) => [e.message.body?.subarray(0, 4).toString(), e.deliveryCount > 1]);
+    expect(seen).toEqual([2, 3, 4, 5, 6, 7, 8, 9].map((i) => [`m-${i}-`, i < 4]));
     expect(fatal).toEqual([]);
     await broker.close();
   });

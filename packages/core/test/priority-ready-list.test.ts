@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../src/message.js";
-import { PriorityReadyList } from "../src/priority-ready-list.js";
+import { PriorityReadyList, priorityLevel } from "../src/priority-ready-list.js";
 import type { QueueEntry } from "../src/queue.js";
 import { FifoReadyList } from "../src/ready-list.js";
 
@@ -22,7 +22,17 @@ function entry(
     bodySize: options.bodyBytes ?? 1,
     persistent: false,
   };
-  return { message, seq, deliveryCount: 0, stored: false, settled: false, expiresAtMs: options.expiresAtMs };
+  return {
+    id: seq,
+    message,
+    seq,
+    deliveryCount: 0,
+    stored: false,
+    settled: false,
+    expiresAtMs: options.expiresAtMs,
+    bodySize: message.bodySize,
+    priority: priorityLevel(priority),
+  };
 }
 
 function drain(list: FifoReadyList | PriorityReadyList): number[] {
@@ -53,7 +63,7 @@ describe("FifoReadyList", () => {
     expect(list.bodyBytes).toBe(5);
     list.restore(head);
     expect(list.bodyBytes).toBe(15);
-    list.clear();
+    expect(list.drain(() => {})).toBe(2);
     expect(list.bodyBytes).toBe(0);
   });
 
@@ -116,12 +126,14 @@ describe("PriorityReadyList", () => {
     expect(list.peek()?.seq).toBe(1);
   });
 
-  it("clear returns everything, highest first", () => {
+  it("drain visits everything, highest first", () => {
     const list = new PriorityReadyList(2);
     list.push(entry(1, 0));
     list.push(entry(2, 2));
     list.push(entry(3, 1));
-    expect(list.clear().map((e) => e.seq)).toEqual([2, 3, 1]);
+    const seen: number[] = [];
+    list.drain((id) => seen.push(id));
+    expect(seen).toEqual([2, 3, 1]);
     expect(list.length).toBe(0);
     expect(list.shift()).toBeUndefined();
   });

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { Message } from "../src/message.js";
 import type { RecoveredState } from "../src/store.js";
 import { WalStore } from "../src/wal-store.js";
+import { recoveredList } from "./support/recovered-list.js";
 
 const DATA = "/data";
 
@@ -31,7 +32,9 @@ async function open(io: MemoryFileIo, segmentSizeBytes = 4096): Promise<{ store:
 const settleTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 function idsIn(state: RecoveredState, queueId: string): number[] {
-  return state.messages.filter((m) => m.queueIds.includes(queueId)).map((m) => m.message.id);
+  return recoveredList(state)
+    .filter((m) => m.queueIds.includes(queueId))
+    .map((m) => m.id);
 }
 
 describe("WalStore", () => {
@@ -54,11 +57,13 @@ describe("WalStore", () => {
     expect(state.exchanges.map((e) => e.name)).toEqual(["x"]);
     expect(idsIn(state, "a")).toEqual([1, 4, 5]);
     expect(idsIn(state, "b")).toEqual([2, 4]);
-    // Recovery keeps bodies on disk: only their sizes come back, and readBody fetches them.
-    const four = state.messages.find((m) => m.message.id === 4)?.message;
-    expect(four?.body).toBeUndefined();
+    // Recovery keeps messages on disk: only their sizes come back, and readMessage fetches them.
+    const four = recoveredList(state).find((m) => m.id === 4);
     expect(four?.bodySize).toBe(16);
-    expect((await reopened.readBody(4)).equals(message(4).body as Buffer)).toBe(true);
+    const read = await reopened.readMessage(4);
+    expect(read.body.equals(message(4).body as Buffer)).toBe(true);
+    expect(read.rawProperties.equals(message(4).rawProperties)).toBe(true);
+    expect([read.exchange, read.routingKey]).toEqual(["", "q"]);
     expect(state.nextMessageId).toBe(6);
   });
 
@@ -74,7 +79,7 @@ describe("WalStore", () => {
     await store.commit();
     await store.close();
     const { state } = await open(io);
-    expect(state.messages.map((m) => m.message.id)).toEqual([2]);
+    expect(recoveredList(state).map((m) => m.id)).toEqual([2]);
   });
 
   it("deletes settled segments and compacts a stuck one, keeping disk use bounded and queue order intact", async () => {
@@ -93,6 +98,8 @@ describe("WalStore", () => {
         if (isStuck) stuck.push(id);
       }
       await store.commit();
+      // Every other stuck message was handed out once: that must survive its record being moved.
+      if (id % 50 === 0) store.markDelivered("stuck", id);
       for (let settled = id - 9; settled <= id; settled++) if (settled % 25 !== 0) store.settle("fast", settled);
       await settleTurn();
       await store.commit();
@@ -106,6 +113,31 @@ describe("WalStore", () => {
     const { state } = await open(io, segmentSizeBytes);
     expect(idsIn(state, "stuck")).toEqual(stuck);
     expect(idsIn(state, "fast")).toEqual([]);
+    const delivered = recoveredList(state).filter((m) => m.deliveredQueueIds.includes("stuck"));
+    expect(delivered.map((m) => m.id)).toEqual(stuck.filter((stuckId) => stuckId % 50 === 0));
+  });
+
+  it("records first deliveries per queue, and forgets them with the queue's settle", async () => {
+    const io = new MemoryFileIo();
+    const { store } = await open(io);
+    store.saveQueue(queue("a"));
+    store.saveQueue(queue("b"));
+    for (let id = 1; id <= 4; id++) store.appendMessage(message(id), ["a", "b"]);
+    await store.commit();
+    store.markDelivered("a", 1);
+    store.markDelivered("b", 2);
+    store.markDelivered("a", 3);
+    store.markDelivered("nobody", 4); // not a holder: ignored
+    await settleTurn();
+    store.settle("a", 3);
+    await store.close();
+    const { state } = await open(io);
+    const byId = new Map(recoveredList(state).map((m) => [m.id, m]));
+    expect(byId.get(1)?.deliveredQueueIds).toEqual(["a"]);
+    expect(byId.get(2)?.deliveredQueueIds).toEqual(["b"]);
+    expect(byId.get(3)?.queueIds).toEqual(["b"]);
+    expect(byId.get(3)?.deliveredQueueIds).toEqual([]);
+    expect(byId.get(4)?.deliveredQueueIds).toEqual([]);
   });
 
   it("a full disk rejects the commit, voids those messages, tells the listeners, and recovers", async () => {
@@ -181,10 +213,10 @@ describe("WalStore crash at every I/O point", () => {
   }
 
   async function check(state: RecoveredState, store: WalStore, outcome: Outcome): Promise<void> {
-    const present = new Map(state.messages.map((m) => [m.message.id, m]));
+    const present = new Map(recoveredList(state).map((m) => [m.id, m]));
     for (const [id, recovered] of present) {
       expect(outcome.appended.has(id)).toBe(true);
-      expect((await store.readBody(id)).equals(message(id, 40 + (id % 7) * 13).body as Buffer)).toBe(true);
+      expect((await store.readMessage(id)).body.equals(message(id, 40 + (id % 7) * 13).body as Buffer)).toBe(true);
       for (const q of recovered.queueIds) expect(outcome.durablySettled.has(`${q}:${id}`)).toBe(false);
     }
     for (const id of outcome.confirmed) {
@@ -197,7 +229,7 @@ describe("WalStore crash at every I/O point", () => {
         if (!recovered?.queueIds.includes(q)) expect(q === "a" && id % 2 === 0).toBe(true);
       }
     }
-    const ids = state.messages.map((m) => m.message.id);
+    const ids = recoveredList(state).map((m) => m.id);
     expect(ids).toEqual([...ids].sort((x, y) => x - y));
   }
 
