@@ -59,5 +59,10 @@ export function describeError(error: unknown): string {
  * write garbage over good data, so fail loudly instead.
  */
 export function assertWal(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new WalError("WAL_ASSERTION_FAILED", `@leveret/wal invariant violated: ${message}`);
+  if (!condition) throw walAssertionError(message);
+}
+
+/** The error assertWal throws, as a value, for invariants checked where a callback reports failures. */
+export function walAssertionError(message: string): WalError {
+  return new WalError("WAL_ASSERTION_FAILED", `@leveret/wal invariant violated: ${message}`);
 }

@@ -15,7 +15,7 @@
  * is wrong; the caller rolls back), WAL_SYNC_FAILED for everything else (fatal). It keeps no reference
  * to the caller's buffers after `write` settles.
  */
-import { assertWal, describeError, isNoSpaceError, WalError } from "./errors.js";
+import { assertWal, describeError, isNoSpaceError, WalError, walAssertionError } from "./errors.js";
 import type { FileIo } from "./file-io.js";
 import type { SegmentFileLease, SegmentFiles } from "./segment-files.js";
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES } from "./segment-format.js";
@@ -33,6 +33,14 @@ function skipWritten(buffers: readonly Buffer[], skipBytes: number): Buffer[] {
     skip = 0;
   }
   return rest;
+}
+
+/** How a write ends: undefined when every byte was written, else why not. */
+export type WriteDone = (error: WalError | undefined) => void;
+
+function asWalError(error: unknown): WalError {
+  if (error instanceof WalError) return error;
+  return new WalError("WAL_SYNC_FAILED", `write path failed: ${describeError(error)}`, error);
 }
 
 function writeFailure(action: string, error: unknown): WalError {
@@ -60,8 +68,12 @@ export class SegmentWriter {
   #plainWritesInFlight = 0;
   /** Highest segment number this writer created a file for: rollback removes files above its target. */
   #highestCreated: number;
-  /** A second descriptor of the active segment, opened with O_DSYNC, for writes that must be durable. */
-  #dsync: { segment: number; fd: Promise<number | undefined> } | null = null;
+  /**
+   * A second descriptor of the active segment, opened with O_DSYNC, for writes that must be durable:
+   * `opening` while the open runs, `fd` once it returned (undefined if it failed).
+   */
+  #dsync: { segment: number; opening: Promise<number | undefined>; fd: number | undefined | null } | null =
+    null;
   #dsyncUnavailable = false;
 
   private constructor(
@@ -113,12 +125,16 @@ export class SegmentWriter {
 
   /**
    * Writes `buffers` (`byteLength` bytes) at `offset` of `segment`, which must be the end of the active
-   * segment or the start of the next one (which is then created: only with no other write in flight).
-   * The range is reserved before this returns, so the caller may issue the next write at once. With
-   * `durable`, the bytes go through the O_DSYNC descriptor when no plain write before them is unsynced,
-   * which makes them durable in one system call instead of two; otherwise `unsynced` turns true and the
-   * caller syncs. Bytes written through O_DSYNC are durable on their own, not the ones before them: a
-   * caller that overlaps writes must treat a range as durable only once every earlier write is.
+   * segment or the start of the next one (which is then created: only with no other write in flight),
+   * and calls `done` once with undefined or the classified failure (never synchronously). The range is
+   * reserved before this returns, so the caller may issue the next write at once. With `durable`, the
+   * bytes go through the O_DSYNC descriptor when no plain write before them is unsynced, which makes
+   * them durable in one system call instead of two; otherwise `unsynced` turns true and the caller
+   * syncs. Bytes written through O_DSYNC are durable on their own, not the ones before them: a caller
+   * that overlaps writes must treat a range as durable only once every earlier write is.
+   *
+   * A callback rather than a promise: this is the hot path of every group commit, and each promise
+   * between the system call's completion and the commit's resolution costs a microtask turn there.
    */
   write(
     segment: number,
@@ -126,9 +142,15 @@ export class SegmentWriter {
     buffers: readonly Buffer[],
     byteLength: number,
     durable: boolean,
-  ): Promise<void> {
-    if (segment !== this.#activeSegment)
-      return this.#rotateThenWrite(segment, offset, buffers, byteLength, durable);
+    done: WriteDone,
+  ): void {
+    if (segment !== this.#activeSegment) {
+      this.#rotateThenWrite(segment, offset, buffers, byteLength, durable).then(
+        () => done(undefined),
+        (error: unknown) => done(asWalError(error)),
+      );
+      return;
+    }
     if (offset !== this.#issuedEndOffset) {
       assertWal(
         false,
@@ -139,50 +161,71 @@ export class SegmentWriter {
     // O_DSYNC covers only the bytes of this write: with unsynced plain bytes before them, a crash could
     // keep these and lose those, leaving a hole that recovery would take for the torn tail.
     const dsync = durable && !this.#unsynced && !this.#dsyncUnavailable;
-    if (!dsync) this.#markPlainWrite();
-    return this.#writeRange(segment, offset, buffers, byteLength, dsync);
+    if (!dsync) {
+      this.#markPlainWrite();
+      this.#writeRange(this.#activeFd(), segment, offset, buffers, byteLength, false, done);
+      return;
+    }
+    const open = this.#dsync;
+    if (open !== null && open.segment === segment && typeof open.fd === "number") {
+      this.#writeRange(open.fd, segment, offset, buffers, byteLength, true, done);
+      return;
+    }
+    // The first durable write to this segment: its O_DSYNC descriptor is being opened.
+    this.#dsyncDescriptor().then((fd) => {
+      if (fd === undefined) {
+        // The descriptor turned out unavailable: this is a plain write after all.
+        this.#markPlainWrite();
+        this.#writeRange(this.#activeFd(), segment, offset, buffers, byteLength, false, done);
+      } else {
+        this.#writeRange(fd, segment, offset, buffers, byteLength, true, done);
+      }
+    });
   }
 
-  async #rotateThenWrite(
+  #rotateThenWrite(
     segment: number,
     offset: number,
     buffers: readonly Buffer[],
     byteLength: number,
     durable: boolean,
   ): Promise<void> {
-    await this.#rotateTo(segment);
-    await this.write(segment, offset, buffers, byteLength, durable);
+    return this.#rotateTo(segment).then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          this.write(segment, offset, buffers, byteLength, durable, (error) =>
+            error === undefined ? resolve() : reject(error),
+          );
+        }),
+    );
   }
 
-  async #writeRange(
+  /** One range, through `fd` (the O_DSYNC descriptor when `dsync`), with its accounting. */
+  #writeRange(
+    fd: number,
     segment: number,
     offset: number,
     buffers: readonly Buffer[],
     byteLength: number,
     dsync: boolean,
-  ): Promise<void> {
-    const action = `writing ${byteLength} bytes to segment ${segment}`;
+    done: WriteDone,
+  ): void {
     if (!dsync) this.#plainWritesInFlight += 1;
-    let dsyncFd: number | undefined;
-    try {
-      dsyncFd = dsync ? await this.#dsyncDescriptor() : undefined;
-      if (dsync && dsyncFd === undefined) {
-        // The descriptor turned out unavailable: this is a plain write after all.
-        this.#markPlainWrite();
-        this.#plainWritesInFlight += 1;
-      }
-      await this.#writeFully(dsyncFd ?? this.#activeFd(), buffers, offset, byteLength, action);
-    } catch (error) {
-      // Whatever reached the file, even part of a failed write, needs a sync or a truncation now.
-      this.#markPlainWrite();
-      throw error;
-    } finally {
-      if (dsyncFd === undefined) {
+    this.#writeLoop(fd, buffers, offset, byteLength, (error) => {
+      if (!dsync) {
         this.#plainWriteGeneration += 1;
         this.#plainWritesInFlight -= 1;
       }
-    }
-    if (dsyncFd !== undefined) this.syncCount += 1;
+      if (error === undefined) {
+        if (dsync) this.syncCount += 1;
+        done(undefined);
+        return;
+      }
+      // Whatever reached the file, even part of a failed write, needs a sync or a truncation now.
+      this.#markPlainWrite();
+      const action = `writing ${byteLength} bytes to segment ${segment}`;
+      done(error instanceof WalError ? error : writeFailure(action, error));
+    });
   }
 
   #markPlainWrite(): void {
@@ -257,24 +300,32 @@ export class SegmentWriter {
    */
   #dsyncDescriptor(): Promise<number | undefined> {
     const segment = this.#activeSegment;
-    if (this.#dsync?.segment === segment) return this.#dsync.fd;
-    const fd = this.#io.open(this.#files.pathOf(segment), "read-write-dsync").then(
-      (opened) => opened,
-      () => {
-        // Without O_DSYNC, write + fdatasync gives the same guarantee with one more round trip.
-        this.#dsyncUnavailable = true;
-        return undefined;
-      },
-    );
-    this.#dsync = { segment, fd };
-    return fd;
+    if (this.#dsync?.segment === segment) return this.#dsync.opening;
+    const open: { segment: number; opening: Promise<number | undefined>; fd: number | undefined | null } = {
+      segment,
+      opening: this.#io.open(this.#files.pathOf(segment), "read-write-dsync").then(
+        (opened) => {
+          open.fd = opened;
+          return opened;
+        },
+        () => {
+          // Without O_DSYNC, write + fdatasync gives the same guarantee with one more round trip.
+          this.#dsyncUnavailable = true;
+          open.fd = undefined;
+          return undefined;
+        },
+      ),
+      fd: null,
+    };
+    this.#dsync = open;
+    return open.opening;
   }
 
   async #closeDsyncDescriptor(): Promise<void> {
     const open = this.#dsync;
     if (open === null) return;
     this.#dsync = null;
-    const fd = await open.fd;
+    const fd = await open.opening;
     if (fd !== undefined) await this.#io.close(fd);
   }
 
@@ -344,36 +395,57 @@ export class SegmentWriter {
     this.#highestCreated = segment;
   }
 
-  async #writeFully(
+  /** Writes all of `buffers` at `position`, continuing after short writes; `done(error)` once. */
+  #writeLoop(
+    fd: number,
+    buffers: readonly Buffer[],
+    position: number,
+    byteLength: number,
+    done: (error: unknown) => void,
+  ): void {
+    this.writeCount += 1;
+    let writing: Promise<number>;
+    try {
+      writing = this.#io.writev(fd, buffers, position);
+    } catch (error) {
+      // A FileIo that throws instead of rejecting: still reported asynchronously, like every outcome.
+      queueMicrotask(() => done(error));
+      return;
+    }
+    writing.then(
+      (written) => {
+        if (!(written > 0 && written <= byteLength)) {
+          done(walAssertionError(`writev returned ${written} of ${byteLength} bytes`));
+        } else if (written < byteLength) {
+          const rest = skipWritten(buffers, written);
+          this.#writeLoop(fd, rest, position + written, byteLength - written, done);
+        } else {
+          done(undefined);
+        }
+      },
+      (error: unknown) => done(error),
+    );
+  }
+
+  /** #writeLoop for the rare paths (segment headers), as a promise of classified failures. */
+  #writeFully(
     fd: number,
     buffers: readonly Buffer[],
     offset: number,
     byteLength: number,
     action: string,
   ): Promise<void> {
-    let remaining = buffers;
-    let position = offset;
-    let remainingBytes = byteLength;
-    while (remainingBytes > 0) {
-      this.writeCount += 1;
-      let written: number;
-      try {
-        written = await this.#io.writev(fd, remaining, position);
-      } catch (error) {
-        throw writeFailure(action, error);
-      }
-      assertWal(
-        written > 0 && written <= remainingBytes,
-        `writev returned ${written} of ${remainingBytes} bytes`,
-      );
-      remainingBytes -= written;
-      position += written;
-      if (remainingBytes > 0) remaining = skipWritten(remaining, written);
-    }
+    return new Promise((resolve, reject) => {
+      this.#writeLoop(fd, buffers, offset, byteLength, (error) => {
+        if (error === undefined) resolve();
+        else reject(error instanceof WalError ? error : writeFailure(action, error));
+      });
+    });
   }
 
   #activeFd(): number {
-    assertWal(this.#lease !== null, `segment ${this.#activeSegment} has no open descriptor`);
-    return this.#lease.fd;
+    const lease = this.#lease;
+    if (lease === null) assertWal(false, `segment ${this.#activeSegment} has no open descriptor`);
+    return lease.fd;
   }
 }

@@ -3,6 +3,8 @@ import type { RecoveredMessage, RecoveredState } from "../../src/store.js";
 
 export function recoveredList(state: RecoveredState): RecoveredMessage[] {
   const list: RecoveredMessage[] = [];
-  state.messages.forEach((m) => list.push({ ...m }));
+  state.messages.forEach((m) => {
+    list.push({ ...m });
+  });
   return list;
 }
