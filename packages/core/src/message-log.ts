@@ -18,10 +18,10 @@
  * the queues). A compacted copy is followed by DELIVERED records for the queues that had handed it out.
  */
 import { type FsyncPolicy, type RecordPosition, Wal, type WalOptions, type WalState } from "@leveret/wal";
-import { LiveIndex, type LiveRow } from "./live-index.js";
+import type { LiveIndex, LiveRow } from "./live-index.js";
 import { loadedBody, type Message, type MessageProperties } from "./message.js";
 import { MessageLogReplay } from "./message-log-replay.js";
-import { EMPTY_LIST, QueueListTable } from "./queue-list-table.js";
+import { EMPTY_LIST, type QueueListTable } from "./queue-list-table.js";
 import type { RecoveredMessage, RecoveredMessages, StoredMessage } from "./store.js";
 import { decodeMessageRecord, encodeMessageRecord, MessageRecord, packDefinition } from "./wal-records.js";
 

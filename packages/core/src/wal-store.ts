@@ -7,7 +7,7 @@
  * the cache's budget its body leaves memory and readMessage() reads it back from its record.
  */
 import { join } from "node:path";
-import { type FsyncPolicy, Wal, type WalOptions } from "@leveret/wal";
+import type { FsyncPolicy, Wal, WalOptions } from "@leveret/wal";
 import { BodyCache, type BodyCacheStats, DEFAULT_BODY_CACHE_BYTES } from "./body-cache.js";
 import type { Message } from "./message.js";
 import { openDefinitionsLog } from "./definitions-log.js";
