@@ -177,10 +177,14 @@ export class WalStore implements MessageStore {
         commit.then(
           () => {
             if (this.awaitingCommit === commit) this.awaitingCommit = undefined;
-            for (const message of durable) {
-              message.evictionPending = false;
-              if (messages.holds(message.id)) this.bodies.admit(message);
-            }
+            // Later in the turn: this continuation runs before the publishers' confirms, which must
+            // not wait for a hundred cache admissions.
+            setImmediate(() => {
+              for (const message of durable) {
+                message.evictionPending = false;
+                if (messages.holds(message.id)) this.bodies.admit(message);
+              }
+            });
           },
           () => {
             // Not durable, so not evictable: the bodies stay (the store reported the failure).

@@ -93,6 +93,7 @@ describe("bodies on disk", () => {
     const queue = declare(broker, "backlog");
     for (let i = 0; i < 500; i++) publish(broker, "backlog", i);
     await store.commit();
+    await new Promise((resolve) => setImmediate(resolve)); // bodies enter the cache later in the turn
     expect(store.bodyCacheStats().cachedBytes).toBeLessThanOrEqual(8 * 1024);
     expect(store.bodyCacheStats().evictions).toBeGreaterThan(480);
     const consumer = new CollectingConsumer(500, (q, entry) => q.settle(entry));

@@ -75,11 +75,19 @@ export class ServerConnection implements ChannelHost {
   private wroteSinceBeat = false;
   private silentBeats = 0;
   private corked = false;
+  private flushOnTick = false;
+  private flushOnImmediate = false;
   private clientProperties: Record<string, unknown> = {};
   private alarm: string | undefined;
   private sentBlocked = false;
   private readingHeld = false;
   private heldFrames: Frame[] = [];
+  /** A basic.publish was handled since reading last yielded to the event loop. */
+  private publishedSinceYield = false;
+  /** Reading is paused until the next check phase (see yieldAfterPublishes). */
+  private yielding = false;
+  /** The byte stream failed to parse: nothing more is read, whatever else resumes. */
+  private readingStopped = false;
 
   constructor(
     private readonly socket: Socket,
@@ -136,7 +144,7 @@ export class ServerConnection implements ChannelHost {
       }
       this.frameHandler(held[i] as Frame);
     }
-    if (!this.readingHeld && this.state !== "closed") this.socket.resume();
+    if (!this.readingHeld && !this.yielding && this.state !== "closed") this.socket.resume();
   }
 
   private notifyBlocked(reason: string): void {
@@ -165,8 +173,8 @@ export class ServerConnection implements ChannelHost {
   }
 
   sendContent<K extends MethodName>(channel: number, name: K, args: MethodArgs[K], rawProperties: Buffer, body: Buffer): void {
-    this.write(encodeMethodFrame(channel, name, args));
-    this.write(encodeContentHeaderFrameFromPropertyBytes(channel, 60, body.length, rawProperties));
+    this.write(encodeMethodFrame(channel, name, args), false);
+    this.write(encodeContentHeaderFrameFromPropertyBytes(channel, 60, body.length, rawProperties), false);
     const maxPayload = this.frameMaxBytes - 8;
     for (let offset = 0; offset < body.length; offset += maxPayload) {
       const piece = body.subarray(offset, Math.min(body.length, offset + maxPayload));
@@ -174,9 +182,9 @@ export class ServerConnection implements ChannelHost {
       header.writeUInt8(FrameType.Body, 0);
       header.writeUInt16BE(channel, 1);
       header.writeUInt32BE(piece.length, 3);
-      this.write(header);
-      this.write(piece);
-      this.write(FRAME_END_BYTE);
+      this.write(header, false);
+      this.write(piece, false);
+      this.write(FRAME_END_BYTE, false);
     }
   }
 
@@ -217,11 +225,36 @@ export class ServerConnection implements ChannelHost {
     } catch (error) {
       // Only the parser throws here (frame handlers catch their own errors): the byte stream can no
       // longer be trusted, so nothing more is read from it.
+      this.readingStopped = true;
       this.socket.pause();
       if (this.state === "closing") this.socket.destroy();
       else this.failConnection(toAmqpError(error, 0, 0));
+      return;
     }
+    // Only while the store has a write to issue: transient publishes never wait for the disk.
+    if (this.publishedSinceYield && !this.broker.store.idle) this.yieldAfterPublishes();
+    this.publishedSinceYield = false;
   }
+
+  /**
+   * Node reads a busy socket several chunks in a row without returning to the event loop, and the
+   * store issues its group-commit write only once the loop reaches its check phase. Reading pauses after
+   * a chunk that held publishes and resumes in that check phase, after the store's write went out: the
+   * disk then works on those publishes while the next chunk is parsed, and their confirms come back
+   * without waiting for the whole burst (a publisher with a confirm window gets a pipeline instead of
+   * stop-and-wait). The bytes not yet read stay in the socket; nothing is reordered.
+   */
+  private yieldAfterPublishes(): void {
+    if (this.yielding || this.readingHeld) return;
+    this.yielding = true;
+    this.socket.pause();
+    setImmediate(this.endYield);
+  }
+
+  private readonly endYield = (): void => {
+    this.yielding = false;
+    if (!this.readingHeld && !this.readingStopped && this.state !== "closed") this.socket.resume();
+  };
 
   private readonly frameHandler = (frame: Frame): void => {
     if (this.readingHeld) {
@@ -283,10 +316,13 @@ export class ServerConnection implements ChannelHost {
     const channel = this.channels.get(frame.channel);
     if (frame.type === FrameType.Method) {
       const method = decodeMethod(frame.payload);
-      if (method.name === "basic.publish" && this.alarm !== undefined) {
-        this.holdPublisher();
-        this.heldFrames.push({ ...frame, payload: Buffer.from(frame.payload) });
-        return;
+      if (method.name === "basic.publish") {
+        if (this.alarm !== undefined) {
+          this.holdPublisher();
+          this.heldFrames.push({ ...frame, payload: Buffer.from(frame.payload) });
+          return;
+        }
+        this.publishedSinceYield = true;
       }
       if (!channel) return this.openChannel(frame.channel, method);
       return channel.handleMethod(method);
@@ -429,20 +465,44 @@ export class ServerConnection implements ChannelHost {
     this.heartbeatTimer.unref();
   }
 
-  private write(bytes: Buffer): void {
+  /**
+   * Writes are corked and go out together. Replies and confirms (`urgent`) leave at the end of the
+   * current tick. Content alone (deliveries, returns) leaves in the check phase: when a publish in this
+   * turn also delivered its message, the store issues that publish's disk write first (its setImmediate
+   * was queued when the message was appended, before the delivery), so the disk is not kept waiting for
+   * the socket send, and the deliveries of one turn go out in one system call.
+   */
+  private write(bytes: Buffer, urgent = true): void {
     if (this.state === "closed" || this.socket.destroyed) return;
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+    }
+    if (urgent) {
+      if (!this.flushOnTick) {
+        this.flushOnTick = true;
+        process.nextTick(this.flush);
+      }
+    } else if (!this.flushOnImmediate && !this.flushOnTick) {
+      this.flushOnImmediate = true;
+      setImmediate(this.flushFromImmediate);
     }
     this.wroteSinceBeat = true;
     this.socket.write(bytes);
     if (this.socket.writableLength > WRITE_HIGH_WATER_BYTES) this.writeBlocked = true;
   }
+
+  private readonly flush = (): void => {
+    this.flushOnTick = false;
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  private readonly flushFromImmediate = (): void => {
+    this.flushOnImmediate = false;
+    this.flush();
+  };
 
   private onDrain(): void {
     if (!this.writeBlocked) return;
