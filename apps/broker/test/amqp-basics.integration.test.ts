@@ -1,19 +1,13 @@
-import { type RunningBroker, startBroker } from "@leveret/testkit";
+import type { RunningBroker } from "@leveret/testkit";
 import type { ChannelModel } from "amqplib";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { channelClosed, collect, connect, delay, openChannel } from "./support/amqp.js";
+import { useSharedBroker } from "./support/shared-broker.js";
 
 let broker: RunningBroker;
 let connection: ChannelModel;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  connection = await connect(broker.url);
-});
-
-afterAll(async () => {
-  await connection?.close().catch(() => {});
-  await broker?.stop();
+useSharedBroker((shared) => {
+  ({ broker, connection } = shared);
 });
 
 describe("connection negotiation", () => {

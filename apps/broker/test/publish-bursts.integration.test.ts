@@ -10,23 +10,17 @@ import {
   encodeMethodFrame,
   FrameType,
 } from "@leveret/amqp";
-import { type RunningBroker, startBroker } from "@leveret/testkit";
+import type { RunningBroker } from "@leveret/testkit";
 import type { ChannelModel } from "amqplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { collect, connect, openChannel } from "./support/amqp.js";
+import { describe, expect, it } from "vitest";
+import { collect, openChannel } from "./support/amqp.js";
 import { RawClient } from "./support/raw-client.js";
+import { useSharedBroker } from "./support/shared-broker.js";
 
 let broker: RunningBroker;
 let connection: ChannelModel;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  connection = await connect(broker.url);
-});
-
-afterAll(async () => {
-  await connection?.close().catch(() => {});
-  await broker?.stop();
+useSharedBroker((shared) => {
+  ({ broker, connection } = shared);
 });
 
 const BODY_BYTES = 1024;

@@ -1,21 +1,15 @@
 /** Transactions, sender-selected distribution (CC/BCC) and direct reply-to. */
-import { type RunningBroker, startBroker } from "@leveret/testkit";
+import type { RunningBroker } from "@leveret/testkit";
 import type { ChannelModel } from "amqplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { collect, connect, delay, openChannel } from "./support/amqp.js";
 import { RawClient } from "./support/raw-client.js";
+import { useSharedBroker } from "./support/shared-broker.js";
 
 let broker: RunningBroker;
 let connection: ChannelModel;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  connection = await connect(broker.url);
-});
-
-afterAll(async () => {
-  await connection?.close().catch(() => {});
-  await broker?.stop();
+useSharedBroker((shared) => {
+  ({ broker, connection } = shared);
 });
 
 const declare = (queue: string) =>

@@ -3,23 +3,15 @@
  * were observed against a real RabbitMQ with the same declarations), re-declare equivalence, quorum
  * rules, priorities, length limits and overflow, single active consumer, x-expires.
  */
-import { type RunningBroker, startBroker } from "@leveret/testkit";
 import type { ChannelModel, ConsumeMessage } from "amqplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { channelClosed, connect, delay, openChannel } from "./support/amqp.js";
+import { describe, expect, it } from "vitest";
+import { channelClosed, delay, openChannel } from "./support/amqp.js";
 import { declareProblem, drain, eventually } from "./support/queue-helpers.js";
+import { useSharedBroker } from "./support/shared-broker.js";
 
-let broker: RunningBroker;
 let connection: ChannelModel;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  connection = await connect(broker.url);
-});
-
-afterAll(async () => {
-  await connection?.close().catch(() => {});
-  await broker?.stop();
+useSharedBroker((shared) => {
+  ({ connection } = shared);
 });
 
 const invalid = (queue: string, key: string, reason: string) =>
