@@ -65,6 +65,8 @@ const STORED = 1;
 const NO_EXPIRY = Number.NaN;
 /** Rows examined per push for messages whose body left memory. More than one, so the sweep catches up. */
 const SWEEP_ROWS_PER_PUSH = 4;
+/** Columns shrink back (by half) once less than an eighth is used, down to this many rows. */
+const SHRINK_FLOOR_ROWS = 1024;
 
 export class FifoReadyList implements ReadyList {
   private capacity: number;
@@ -102,8 +104,13 @@ export class FifoReadyList implements ReadyList {
     return this.bytes;
   }
 
+  /** Rows the columns have room for (they grow and shrink with the backlog). */
+  get capacityRows(): number {
+    return this.capacity;
+  }
+
   push(entry: ReadyEntry): void {
-    if (this.count === this.capacity) this.grow();
+    if (this.count === this.capacity) this.resize(this.capacity * 2);
     this.write(this.slot(this.count), entry);
     this.count++;
     this.sweep(SWEEP_ROWS_PER_PUSH);
@@ -116,6 +123,8 @@ export class FifoReadyList implements ReadyList {
     this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
     this.count--;
     if (this.swept > 0) this.swept--;
+    // A drained backlog must not keep its columns (about 40 bytes a row) for good.
+    if (this.capacity > SHRINK_FLOOR_ROWS && this.count < this.capacity >>> 3) this.resize(this.capacity >>> 1);
     return entry;
   }
 
@@ -133,7 +142,7 @@ export class FifoReadyList implements ReadyList {
   }
 
   restore(entry: ReadyEntry): void {
-    if (this.count === this.capacity) this.grow();
+    if (this.count === this.capacity) this.resize(this.capacity * 2);
     const index = this.indexOfSeq(entry.seq);
     // Open a gap at `index` by moving the shorter side by one row.
     if (index < this.count - index) {
@@ -158,6 +167,7 @@ export class FifoReadyList implements ReadyList {
     this.count = 0;
     this.bytes = 0;
     this.swept = 0;
+    if (this.capacity > SHRINK_FLOOR_ROWS) this.resize(SHRINK_FLOOR_ROWS);
     return drained;
   }
 
@@ -274,8 +284,8 @@ export class FifoReadyList implements ReadyList {
     }
   }
 
-  private grow(): void {
-    const capacity = this.capacity * 2;
+  /** New columns of `capacity` rows (at least the rows held), the rows moved to their start. */
+  private resize(capacity: number): void {
     const order = (column: Float64Array | Uint32Array | Uint8Array) => {
       const next = new (column.constructor as new (length: number) => typeof column)(capacity);
       for (let i = 0; i < this.count; i++) next[i] = column[this.slot(i)] as number;

@@ -50,6 +50,20 @@ describe("FifoReadyList rows", () => {
     );
   });
 
+  it("gives the columns of a drained backlog back, keeping order across the shrinks", () => {
+    const list = new FifoReadyList();
+    for (let seq = 1; seq <= 20_000; seq++) list.push(entry(seq, undefined));
+    expect(list.capacityRows).toBeGreaterThanOrEqual(20_000);
+    let expected = 1;
+    while (list.length > 100) expect(list.shift()?.seq).toBe(expected++);
+    expect(list.capacityRows).toBeLessThanOrEqual(2048);
+    list.restore(entry(expected - 1, undefined)); // a requeue after the shrinks still lands in order
+    while (list.length > 0) expect(list.shift()?.seq).toBe(expected++ - 1);
+    for (let seq = 1; seq <= 5000; seq++) list.push(entry(seq, undefined));
+    list.drain(() => {});
+    expect(list.capacityRows).toBe(1024);
+  });
+
   it("lets go of a message whose body left memory, but waits while the cache has not decided", () => {
     const list = new FifoReadyList();
     const evicted = message(1, false);
