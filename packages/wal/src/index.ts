@@ -27,6 +27,7 @@ export { Wal } from "./wal.js";
 export {
   DEFAULT_FSYNC_INTERVAL_MS,
   DEFAULT_MAX_BATCHES_IN_FLIGHT,
+  DEFAULT_PREFILL_BYTES,
   DEFAULT_SEGMENT_SIZE_BYTES,
 } from "./wal-config.js";
 export type {

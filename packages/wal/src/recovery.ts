@@ -5,7 +5,11 @@
  * skipped and counted, never replayed); the last segment is scanned in "tail" mode and cut back, durably,
  * to its last valid record, since whatever follows was never synced and so never confirmed. A torn or
  * missing header on the last segment is rewritten; on a sealed segment it is logged and the records
- * are still read (each carries its own checksum).
+ * are still read (each carries its own checksum). A zero tail (the prefill window's zeros after the
+ * last record) is no damage anywhere: on the last segment it is cut off without a warning (and the
+ * writer prefills again), and a sealed segment whose sealing truncation a crash undid is reported
+ * at its logical size and trimmed the same way, so that the directory again holds zeros only in the
+ * last segment.
  *
  * It does not create the first segment or decide where appends go next (the Wal does). It holds at
  * most one segment's read chunk in memory; payloads go to `onRecord` as copies.
@@ -91,7 +95,7 @@ export async function recoverSegments(
       result.corruptRecordsSkipped += scan.corruptRecords;
       const finalSizeBytes = isLast
         ? await repairTail(context, lease.fd, segment, sizeBytes, scan, result)
-        : reportSealedHeader(context.logger, segment, scan, sizeBytes);
+        : await trimSealedZeroTail(context, lease.fd, segment, scan, result, sizeBytes);
       result.segments.push({ segment, sizeBytes: finalSizeBytes });
     } catch (error) {
       const ownerThrew = owner.thrown();
@@ -120,6 +124,24 @@ function reportSealedHeader(
   return sizeBytes;
 }
 
+/** A sealed segment's size without its zero tail, which is cut off (durably) if it has one. */
+async function trimSealedZeroTail(
+  context: RecoveryContext,
+  fd: number,
+  segment: number,
+  scan: SegmentScanResult,
+  result: RecoveryResult,
+  sizeBytes: number,
+): Promise<number> {
+  reportSealedHeader(context.logger, segment, scan, sizeBytes);
+  if (scan.zeroTailBytes === 0) return sizeBytes;
+  const logicalBytes = sizeBytes - scan.zeroTailBytes;
+  await context.io.ftruncate(fd, logicalBytes);
+  result.syncs += 1;
+  await context.io.fdatasync(fd);
+  return logicalBytes;
+}
+
 /** Cuts the last segment back to its last valid record and rewrites a torn header. Returns its size. */
 async function repairTail(
   context: RecoveryContext,
@@ -133,7 +155,12 @@ async function repairTail(
   const headerTorn = scan.header.kind !== "ok";
   const validEndOffset = scan.header.kind === "short" ? 0 : scan.validEndOffset;
   if (validEndOffset === sizeBytes && !headerTorn) return sizeBytes;
-  if (validEndOffset < sizeBytes) {
+  if (validEndOffset < sizeBytes && scan.zeroTailBytes === sizeBytes - validEndOffset) {
+    // Only the prefill window's zeros: nothing torn, nothing to warn about. Still counted in
+    // tornTailBytesTruncated, which has always included zero-filled tails.
+    await io.ftruncate(fd, validEndOffset);
+    result.tornTailBytesTruncated += sizeBytes - validEndOffset;
+  } else if (validEndOffset < sizeBytes) {
     const cutBytes = sizeBytes - validEndOffset;
     logger.warn(
       { segment, offset: validEndOffset, cutBytes, reason: scan.stopReason ?? "short header" },

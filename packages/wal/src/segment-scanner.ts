@@ -9,6 +9,10 @@
  *    record is damage. A record with a plausible length is skipped and counted; otherwise the rest of
  *    the segment is abandoned. Both are logged with segment and offset.
  *
+ * In both modes, all-zero space from a record boundary to the end of the file is the prefill window's
+ * zero tail (prefill-window.ts), not damage: the scan ends there cleanly and reports its size. Zeros
+ * followed by anything else are a hole: the torn tail in "tail" mode, damage in "sealed" mode.
+ *
  * It never returns bad bytes as a record. It throws WAL_UNSUPPORTED_FORMAT for a segment written by a
  * newer format version, rather than guessing. The chunk buffer is its own; payloads handed out are
  * copies that the callback may keep.
@@ -39,8 +43,10 @@ export interface SegmentScanResult {
   /** Offset just past the last record accepted (tail mode: where the file should be cut). */
   validEndOffset: number;
   corruptRecords: number;
-  /** Tail mode: why the scan stopped before the end of the file. */
+  /** Tail mode: why the scan stopped before the end of the file (not set for a clean zero tail). */
   stopReason?: string;
+  /** Bytes of all-zero tail after the last record (the prefill window's zeros), 0 if none. */
+  zeroTailBytes: number;
 }
 
 /** A window of the file kept in one reusable buffer. */
@@ -146,7 +152,7 @@ export async function scanSegment(scan: SegmentScan): Promise<SegmentScanResult>
       `segment ${segment} has format version ${header.version}; this @leveret/wal reads version 1 only`,
     );
   }
-  if (header.kind === "short") return { header, validEndOffset: 0, corruptRecords: 0 };
+  if (header.kind === "short") return { header, validEndOffset: 0, corruptRecords: 0, zeroTailBytes: 0 };
   let offset = SEGMENT_HEADER_BYTES;
   let corruptRecords = 0;
   while (offset < fileSizeBytes) {
@@ -164,8 +170,13 @@ export async function scanSegment(scan: SegmentScan): Promise<SegmentScanResult>
       offset += decoded.totalBytes;
       continue;
     }
+    if (decoded.kind === "zero-fill" && (await allZero(reader, offset, fileSizeBytes))) {
+      return { header, validEndOffset: offset, corruptRecords, zeroTailBytes: fileSizeBytes - offset };
+    }
     const reason = describeInvalid(decoded);
-    if (scan.mode === "tail") return { header, validEndOffset: offset, corruptRecords, stopReason: reason };
+    if (scan.mode === "tail") {
+      return { header, validEndOffset: offset, corruptRecords, stopReason: reason, zeroTailBytes: 0 };
+    }
     corruptRecords += 1;
     if (decoded.kind === "bad-checksum" || decoded.kind === "bad-type") {
       logger.error({ segment, offset, reason }, "wal: skipped a corrupt record in a sealed segment");
@@ -176,7 +187,19 @@ export async function scanSegment(scan: SegmentScan): Promise<SegmentScanResult>
       { segment, offset, reason, abandonedBytes: fileSizeBytes - offset },
       "wal: abandoned the rest of a sealed segment (no plausible record length to resync on)",
     );
-    return { header, validEndOffset: offset, corruptRecords };
+    return { header, validEndOffset: offset, corruptRecords, zeroTailBytes: 0 };
   }
-  return { header, validEndOffset: offset, corruptRecords };
+  return { header, validEndOffset: offset, corruptRecords, zeroTailBytes: 0 };
+}
+
+/** True when every byte of the file from `offset` to `end` is zero (read a chunk at a time). */
+async function allZero(reader: ChunkedReader, offset: number, end: number): Promise<boolean> {
+  for (let at = offset; at < end; ) {
+    const length = Math.min(READ_CHUNK_BYTES, end - at);
+    const index = await reader.load(at, length);
+    const chunk = reader.buffer.subarray(index, index + length);
+    for (let i = 0; i < chunk.length; i += 1) if (chunk[i] !== 0) return false;
+    at += length;
+  }
+  return true;
 }

@@ -10,6 +10,12 @@
  * range synchronously when called, so they land at consecutive offsets whatever order they complete
  * in. Rotation, rollback and closing must only be asked for when no write is in flight (the Wal waits).
  *
+ * With a prefill window (prefill-window.ts) it keeps zeros written and synced ahead of the records, so
+ * that group-commit writes overwrite allocated blocks instead of extending the file. A record write
+ * whose range reaches into a zero write still in flight is held until that zero write returns, so a
+ * zero write can never land over a record. Sealing a segment (rotation) and close() cut the zero tail
+ * off, durably, before the next segment is created: sealed segments end at their last record.
+ *
  * It does not decide when to sync (the Wal's commit policy does) and does not know what records mean.
  * It classifies failures: WAL_NO_SPACE for ENOSPC/EDQUOT on a write or a file creation (nothing else
  * is wrong; the caller rolls back), WAL_SYNC_FAILED for everything else (fatal). It keeps no reference
@@ -17,6 +23,7 @@
  */
 import { assertWal, describeError, isNoSpaceError, WalError, walAssertionError } from "./errors.js";
 import type { FileIo } from "./file-io.js";
+import { FIRST_ZERO_CHUNK_BYTES, type PrefillSettings, PrefillWindow } from "./prefill-window.js";
 import type { SegmentFileLease, SegmentFiles } from "./segment-files.js";
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES } from "./segment-format.js";
 
@@ -75,6 +82,8 @@ export class SegmentWriter {
   #dsync: { segment: number; opening: Promise<number | undefined>; fd: number | undefined | null } | null =
     null;
   #dsyncUnavailable = false;
+  /** Zeros ahead of the records of the active segment. */
+  readonly prefill: PrefillWindow;
 
   private constructor(
     io: FileIo,
@@ -82,6 +91,7 @@ export class SegmentWriter {
     segment: number,
     lease: SegmentFileLease | null,
     endOffset: number,
+    prefill: PrefillSettings,
   ) {
     this.#io = io;
     this.#files = files;
@@ -89,24 +99,52 @@ export class SegmentWriter {
     this.#lease = lease;
     this.#issuedEndOffset = endOffset;
     this.#highestCreated = segment;
+    this.prefill = new PrefillWindow(io, prefill, () => this.#issuedEndOffset);
   }
 
-  /** Continues appending to an existing segment file whose valid content ends at `endOffset`. */
+  /**
+   * Continues appending to an existing segment file whose valid content ends at `endOffset`, which must
+   * also be its size (recovery cut any tail off). Its whole prefill window is written and synced before
+   * this resolves: opening is not on anyone's commit path, and the first commits then find it ready.
+   */
   static async resume(
     io: FileIo,
     files: SegmentFiles,
     segment: number,
     endOffset: number,
+    prefill: PrefillSettings,
   ): Promise<SegmentWriter> {
     const lease = await files.acquire(segment);
-    return new SegmentWriter(io, files, segment, lease, endOffset);
+    const writer = new SegmentWriter(io, files, segment, lease, endOffset, prefill);
+    writer.prefill.moveTo(segment, lease.fd, endOffset, true);
+    await writer.#prefillAtOpen(prefill.windowBytes);
+    return writer;
   }
 
   /** Creates the first segment file of an empty WAL directory. */
-  static async createFirst(io: FileIo, files: SegmentFiles, segment: number): Promise<SegmentWriter> {
-    const writer = new SegmentWriter(io, files, segment, null, 0);
+  static async createFirst(
+    io: FileIo,
+    files: SegmentFiles,
+    segment: number,
+    prefill: PrefillSettings,
+  ): Promise<SegmentWriter> {
+    const writer = new SegmentWriter(io, files, segment, null, 0, prefill);
     await writer.#createSegment(segment);
+    await writer.#prefillAtOpen(prefill.windowBytes);
     return writer;
+  }
+
+  /** The rest of the window at open, in the foreground, then synced. */
+  async #prefillAtOpen(windowBytes: number): Promise<void> {
+    const before = this.prefill.zeroEndOffset;
+    await this.prefill.fillFirst(windowBytes);
+    if (this.prefill.zeroEndOffset === before) return;
+    this.prefill.zeroSyncs += 1;
+    try {
+      await this.#io.fdatasync(this.#activeFd());
+    } catch (error) {
+      throw writeFailure(`syncing the zero-filled window of segment ${this.#activeSegment}`, error);
+    }
   }
 
   get activeSegment(): number {
@@ -144,6 +182,11 @@ export class SegmentWriter {
     durable: boolean,
     done: WriteDone,
   ): void {
+    const prefillFailure = this.prefill.failure;
+    if (prefillFailure !== null) {
+      queueMicrotask(() => done(prefillFailure));
+      return;
+    }
     if (segment !== this.#activeSegment) {
       this.#rotateThenWrite(segment, offset, buffers, byteLength, durable).then(
         () => done(undefined),
@@ -161,8 +204,29 @@ export class SegmentWriter {
     // O_DSYNC covers only the bytes of this write: with unsynced plain bytes before them, a crash could
     // keep these and lose those, leaving a hole that recovery would take for the torn tail.
     const dsync = durable && !this.#unsynced && !this.#dsyncUnavailable;
+    // A plain write counts as in flight from its reservation, so that a sync that runs while it waits
+    // for a zero-fill or a descriptor does not take it as covered.
+    if (!dsync) this.#startPlainWrite();
+    const zeroFill = this.prefill.overlapping(segment, offset, offset + byteLength);
+    this.prefill.noteRecordWrite(byteLength);
+    this.prefill.refill();
+    if (zeroFill === undefined) {
+      this.#issueRange(segment, offset, buffers, byteLength, dsync, done);
+      return;
+    }
+    // A zero write over this range is in flight: issued now, this write could land first and be wiped.
+    zeroFill.then(() => this.#issueRange(segment, offset, buffers, byteLength, dsync, done));
+  }
+
+  #issueRange(
+    segment: number,
+    offset: number,
+    buffers: readonly Buffer[],
+    byteLength: number,
+    dsync: boolean,
+    done: WriteDone,
+  ): void {
     if (!dsync) {
-      this.#markPlainWrite();
       this.#writeRange(this.#activeFd(), segment, offset, buffers, byteLength, false, done);
       return;
     }
@@ -175,12 +239,17 @@ export class SegmentWriter {
     this.#dsyncDescriptor().then((fd) => {
       if (fd === undefined) {
         // The descriptor turned out unavailable: this is a plain write after all.
-        this.#markPlainWrite();
+        this.#startPlainWrite();
         this.#writeRange(this.#activeFd(), segment, offset, buffers, byteLength, false, done);
       } else {
         this.#writeRange(fd, segment, offset, buffers, byteLength, true, done);
       }
     });
+  }
+
+  #startPlainWrite(): void {
+    this.#markPlainWrite();
+    this.#plainWritesInFlight += 1;
   }
 
   #rotateThenWrite(
@@ -210,7 +279,14 @@ export class SegmentWriter {
     dsync: boolean,
     done: WriteDone,
   ): void {
-    if (!dsync) this.#plainWritesInFlight += 1;
+    // Checked right before the system call: an overlapping zero write could clobber these bytes.
+    try {
+      this.prefill.assertClear(segment, offset, offset + byteLength);
+    } catch (error) {
+      if (!dsync) this.#plainWritesInFlight -= 1;
+      queueMicrotask(() => done(asWalError(error)));
+      return;
+    }
     this.#writeLoop(fd, buffers, offset, byteLength, (error) => {
       if (!dsync) {
         this.#plainWriteGeneration += 1;
@@ -235,6 +311,7 @@ export class SegmentWriter {
 
   /** fdatasync of the active segment. Any failure is fatal: a failed fsync is never retried. */
   async sync(): Promise<void> {
+    if (this.prefill.failure !== null) throw this.prefill.failure;
     const fd = this.#activeFd();
     this.syncCount += 1;
     const generation = this.#plainWriteGeneration;
@@ -261,6 +338,7 @@ export class SegmentWriter {
       `rollback to segment ${segment}, ahead of ${this.#activeSegment}`,
     );
     try {
+      await this.prefill.quiesce();
       await this.#closeDsyncDescriptor();
       await this.#removeSegmentsAbove(segment);
       if (this.#activeSegment !== segment || this.#lease === null) {
@@ -282,11 +360,21 @@ export class SegmentWriter {
     }
     this.#issuedEndOffset = offset;
     this.#unsynced = false;
+    // The truncation took any zero tail with it; the disk was full, so no prefill until the next segment.
+    this.prefill.moveTo(segment, this.#activeFd(), offset, false);
   }
 
-  /** Closes the O_DSYNC descriptor and gives up the lease on the active segment (on close). */
-  async close(): Promise<void> {
+  /**
+   * Waits for the zero-fill in flight; with `trimZeroTail` (a clean close, nothing failed) cuts the
+   * active segment back to its last record, durably, so that a closed WAL carries no zero tail. Then
+   * closes the O_DSYNC descriptor and gives up the lease on the active segment. Throws the zero-fill's
+   * failure if one is pending.
+   */
+  async close(trimZeroTail: boolean): Promise<void> {
     try {
+      await this.prefill.quiesce();
+      if (this.prefill.failure !== null) throw this.prefill.failure;
+      if (trimZeroTail && this.#lease !== null) await this.#trimZeroTail();
       await this.#closeDsyncDescriptor();
     } finally {
       this.#lease?.release();
@@ -333,11 +421,34 @@ export class SegmentWriter {
     assertWal(segment === this.#activeSegment + 1, `rotation from ${this.#activeSegment} to ${segment}`);
     // Sealing syncs even under fsync "none": a sealed segment is never written again, and one sync per
     // segment keeps every crash's survivors a prefix of the log.
+    await this.prefill.quiesce();
+    if (this.prefill.failure !== null) throw this.prefill.failure;
     if (this.#unsynced) await this.sync();
+    // A sealed segment ends at its last record: its zero tail goes, durably, before the next segment
+    // exists, so that only the last segment of the directory can ever hold zeros after its records.
+    await this.#trimZeroTail();
     const sealed = this.#lease;
     await this.#createSegment(segment);
     sealed?.release();
     await this.#closeDsyncDescriptor();
+  }
+
+  /** Truncates the active segment to the end of its records if zeros were written past it, then syncs. */
+  async #trimZeroTail(): Promise<void> {
+    const end = this.#issuedEndOffset;
+    if (this.prefill.zeroEndOffset <= end) return;
+    try {
+      await this.#io.ftruncate(this.#activeFd(), end);
+      this.syncCount += 1;
+      await this.#io.fdatasync(this.#activeFd());
+    } catch (error) {
+      throw new WalError(
+        "WAL_SYNC_FAILED",
+        `cutting the zero tail of segment ${this.#activeSegment} at ${end} bytes failed: ${describeError(error)}`,
+        error,
+      );
+    }
+    this.prefill.moveTo(this.#activeSegment, this.#activeFd(), end, false);
   }
 
   /** Creates `segment`: header written and synced, directory entry synced, then it becomes active. */
@@ -360,6 +471,10 @@ export class SegmentWriter {
       const header = [encodeSegmentHeader(segment)];
       this.#markPlainWrite();
       await this.#writeFully(lease.fd, header, 0, SEGMENT_HEADER_BYTES, `writing header of ${path}`);
+      this.#issuedEndOffset = SEGMENT_HEADER_BYTES;
+      // The first zeros go with the header, under the same sync; the rest of the window follows.
+      this.prefill.moveTo(segment, lease.fd, SEGMENT_HEADER_BYTES, true);
+      await this.prefill.fillFirst(FIRST_ZERO_CHUNK_BYTES);
       await this.sync();
       await this.#io.syncDir(this.#files.dir);
     } catch (error) {
@@ -368,6 +483,8 @@ export class SegmentWriter {
       this.#activeSegment = previous.segment;
       this.#lease = previous.lease;
       this.#issuedEndOffset = previous.end;
+      if (previous.lease !== null)
+        this.prefill.moveTo(previous.segment, previous.lease.fd, previous.end, false);
       if (error instanceof WalError) throw error;
       throw new WalError(
         "WAL_SYNC_FAILED",

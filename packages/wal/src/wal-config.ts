@@ -28,6 +28,14 @@ export const MAX_FSYNC_INTERVAL_MS = 10_000;
  */
 export const DEFAULT_MAX_BATCHES_IN_FLIGHT = 4;
 export const MAX_BATCHES_IN_FLIGHT = 64;
+/**
+ * Zeros kept written and synced ahead of the records of the active segment (prefill-window.ts). On
+ * ext4 over virtio an O_DSYNC write of 110 KB cost ~300 µs when it extended the file and ~145 µs over
+ * zero-filled, synced blocks. 4 MiB is 40 such writes ahead, refilled 1 MiB at a time when half is used.
+ */
+export const DEFAULT_PREFILL_BYTES = 4 * 1024 * 1024;
+/** A bound on the disk a window may hold beyond the records; a window above the segment size is clamped. */
+export const MAX_PREFILL_BYTES = 1024 * 1024 * 1024;
 
 export interface WalConfig {
   dir: string;
@@ -35,6 +43,7 @@ export interface WalConfig {
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   maxBatchesInFlight: number;
+  prefillBytes: number;
   io: FileIo;
   logger: WalLogger;
   onStateChange: ((state: WalState) => void) | undefined;
@@ -94,6 +103,13 @@ export function resolveWalConfig(options: WalOptions): WalConfig {
       DEFAULT_MAX_BATCHES_IN_FLIGHT,
       1,
       MAX_BATCHES_IN_FLIGHT,
+    ),
+    prefillBytes: checkedInteger(
+      "prefillBytes",
+      options.prefillBytes,
+      DEFAULT_PREFILL_BYTES,
+      0,
+      MAX_PREFILL_BYTES,
     ),
     io: options.fileIo ?? new NodeFileIo(),
     logger: options.logger ?? consoleLogger,

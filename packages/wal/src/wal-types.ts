@@ -42,6 +42,14 @@ export interface WalOptions {
    * offset; commits still resolve strictly in order, each once its batch and all earlier ones are durable.
    */
   maxBatchesInFlight?: number;
+  /**
+   * Bytes of zeros kept written and synced ahead of the records in the active segment, so that commits
+   * overwrite allocated blocks instead of growing the file (about half the cost of a durable write on
+   * ext4). Default 4 MiB, 0..1 GiB; 0 turns it off. Use a multiple of 4096: chunks end on 4 KiB pages
+   * when the window is at least one page. The active segment's file may be up to this much larger than
+   * its records; sealed segments and a cleanly closed WAL carry no zeros.
+   */
+  prefillBytes?: number;
   /** Default: NodeFileIo (real files). */
   fileIo?: FileIo;
   /** Default: console-based. */
@@ -76,12 +84,18 @@ export interface WalStats {
   /** Bytes cut off the end of the last segment when opening (torn, partial or zero-filled tail). */
   tornTailBytesTruncated: number;
   segments: number;
-  /** Sum of the segments' sizes, including records appended but not yet written. */
+  /**
+   * Sum of the segments' logical sizes (headers and records), including records appended but not yet
+   * written. The active segment's file may be larger, by at most `prefillBytes` of zeros.
+   */
   totalBytes: number;
   /** append() calls since open, including records later voided by a full disk. */
   appendedRecords: number;
-  /** fdatasync calls since open. */
+  /** fdatasync calls (and O_DSYNC writes) of records and segments since open, zero-fill syncs excluded. */
   syncs: number;
-  /** writev calls since open. */
+  /** writev calls of records and headers since open (zero-fills are counted apart). */
   writes: number;
+  /** Zero-fill writev calls since open (the prefill window), and the bytes they wrote. */
+  prefillWrites: number;
+  prefillBytes: number;
 }

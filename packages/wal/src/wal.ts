@@ -88,9 +88,14 @@ async function startWriter(
 ): Promise<SegmentWriter> {
   const last = recovered.segments[recovered.segments.length - 1];
   const segment = last?.segment ?? 1;
+  const prefill = {
+    windowBytes: config.prefillBytes,
+    segmentSizeBytes: config.segmentSizeBytes,
+    logger: config.logger,
+  };
   try {
-    if (last === undefined) return await SegmentWriter.createFirst(config.io, files, segment);
-    return await SegmentWriter.resume(config.io, files, segment, last.sizeBytes);
+    if (last === undefined) return await SegmentWriter.createFirst(config.io, files, segment, prefill);
+    return await SegmentWriter.resume(config.io, files, segment, last.sizeBytes, prefill);
   } catch (error) {
     throw new WalError(
       "WAL_DIR_UNUSABLE",
@@ -391,6 +396,8 @@ export class Wal {
       appendedRecords: this.#appendedRecords,
       syncs: this.#recoverySyncs + this.#writer.syncCount,
       writes: this.#writer.writeCount,
+      prefillWrites: this.#writer.prefill.zeroWrites,
+      prefillBytes: this.#writer.prefill.zeroBytes,
     };
   }
 
@@ -417,7 +424,7 @@ export class Wal {
     await this.#settled();
     this.#state = "closed";
     try {
-      await this.#writer.close();
+      await this.#writer.close(this.#failure === null && flushError === undefined);
     } catch (error) {
       flushError ??= new WalError(
         "WAL_IO_FAILED",

@@ -48,7 +48,11 @@ describe("disk full (ENOSPC / EDQUOT)", () => {
 
   it("cuts a partly written batch back, so nothing of it is replayed", async () => {
     const io = new MemoryFileIo();
-    const wal = await Wal.open({ dir: DIR, fileIo: io, logger: recordingLogger() }, () => {});
+    // Without a prefill window: the batch must extend the file to run out of space part-way.
+    const wal = await Wal.open(
+      { dir: DIR, fileIo: io, logger: recordingLogger(), prefillBytes: 0 },
+      () => {},
+    );
     for (let seq = 0; seq < 3; seq += 1) wal.append(1, payloadFor(seq, 100));
     await wal.commit();
     io.capacityBytes = (io.fileContent(`${DIR}/00000000000000000001.wal`)?.length ?? 0) + 250; // room for 2 of 5

@@ -39,7 +39,8 @@ describe("recovery", () => {
       fs.writeFileSync(segmentPath(dir, 1), original.subarray(0, cut));
       const replay = collector();
       const logger = recordingLogger();
-      const wal = await Wal.open({ dir, logger }, replay.onRecord);
+      // No prefill window: the file size then shows exactly where recovery cut.
+      const wal = await Wal.open({ dir, logger, prefillBytes: 0 }, replay.onRecord);
       expect(replayedSeqs(replay.records)).toEqual([0, 1, 2, 3, 4]);
       expect(replay.records.every((r, seq) => r.payload.equals(payloadFor(seq, r.payload.length)))).toBe(
         true,
@@ -71,7 +72,7 @@ describe("recovery", () => {
       const positions = await writeLog(dir, 4);
       fs.appendFileSync(segmentPath(dir, 1), tail);
       const replay = collector();
-      const wal = await Wal.open({ dir, logger: recordingLogger() }, replay.onRecord);
+      const wal = await Wal.open({ dir, logger: recordingLogger(), prefillBytes: 0 }, replay.onRecord);
       expect(replayedSeqs(replay.records)).toEqual([0, 1, 2, 3]);
       expect(wal.stats().tornTailBytesTruncated).toBe(tail.length);
       const end = positions[3]!.offset + positions[3]!.length;
