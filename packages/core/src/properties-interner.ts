@@ -20,6 +20,8 @@ export class PropertiesInterner {
   private readonly buffers = new Map<string, Buffer>();
   /** Decoded properties by interned buffer: the same bytes decode to the same values. */
   private readonly decodedByBuffer = new Map<Buffer, MessageProperties>();
+  /** The interned buffer returned last (only interned ones: a copy past the bound is not shared). */
+  private lastBuffer: Buffer | undefined;
 
   string(value: string): string {
     const known = this.strings.get(value);
@@ -43,13 +45,23 @@ export class PropertiesInterner {
 
   /** A buffer with the bytes of `view` that does not keep the memory `view` points into alive. */
   buffer(view: Buffer): Buffer {
+    // Consecutive messages mostly carry the same bytes: comparing with the last answer is cheaper than
+    // building the string key.
+    const last = this.lastBuffer;
+    if (last !== undefined && view.equals(last)) return last;
     const key = view.toString("latin1");
     const known = this.buffers.get(key);
-    if (known) return known;
+    if (known) {
+      this.lastBuffer = known;
+      return known;
+    }
     // Unpooled: a pooled copy would share (and pin) a slab with unrelated buffers such as bodies.
     const copy = Buffer.allocUnsafeSlow(view.length);
     view.copy(copy);
-    if (this.buffers.size < MAX_DISTINCT_VALUES) this.buffers.set(key, copy);
+    if (this.buffers.size < MAX_DISTINCT_VALUES) {
+      this.buffers.set(key, copy);
+      this.lastBuffer = copy;
+    }
     return copy;
   }
 }

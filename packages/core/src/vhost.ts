@@ -77,6 +77,7 @@ export class VHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   private readonly routed = new Set<Destination>();
+  private readonly directMatches = new Set<Destination>();
   private readonly deadLetters: DeadLetterPublisher;
   private readonly propertiesCodec: PropertiesCodec | undefined;
   /** Messages that stay queued share their property bytes (see properties-interner.ts). */
@@ -336,6 +337,18 @@ export class VHost {
       const queue = this.queues.get(routingKey);
       return queue ? [queue] : [];
     }
+    // The common case, an exchange bound straight to queues: one lookup, no visiting sets.
+    const direct = this.directMatches;
+    direct.clear();
+    exchange.router.route(routingKey, headers, direct);
+    let onlyQueues = direct.size > 0;
+    for (const destination of direct) if (!(destination instanceof Queue)) onlyQueues = false;
+    if (onlyQueues) {
+      const queues = [...direct] as Queue[];
+      direct.clear();
+      return queues;
+    }
+    direct.clear();
     const found = this.routed;
     found.clear();
     const visited = new Set<Exchange>();

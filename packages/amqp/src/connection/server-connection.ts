@@ -82,6 +82,7 @@ export class ServerConnection implements ChannelHost {
   private sentBlocked = false;
   private readingHeld = false;
   private heldFrames: Frame[] = [];
+  private lastDecodedProperties: { raw: Buffer; properties: MessageProperties } | undefined;
   /** A basic.publish was handled since reading last yielded to the event loop. */
   private publishedSinceYield = false;
   /** Reading is paused until the next check phase (see yieldAfterPublishes). */
@@ -189,8 +190,15 @@ export class ServerConnection implements ChannelHost {
   }
 
   decodeProperties(raw: Buffer): MessageProperties {
-    // Plain header values for the core's decisions; the wire bytes travel on unchanged.
-    return basicPropertiesCodec.decode(raw);
+    // Plain header values for the core's decisions; the wire bytes travel on unchanged. A publisher
+    // mostly repeats the same property bytes: the last ones decoded are kept (decoded properties are
+    // shared and never mutated, see @leveret/core's Message).
+    const last = this.lastDecodedProperties;
+    if (last !== undefined && raw.equals(last.raw)) return last.properties;
+    const properties = basicPropertiesCodec.decode(raw);
+    // A copy: `raw` is a view into a socket chunk that it would otherwise keep alive.
+    this.lastDecodedProperties = { raw: Buffer.from(raw), properties };
+    return properties;
   }
 
   closeConnection(error: AmqpError): void {
