@@ -26,8 +26,6 @@ export interface BodyCacheStats {
 }
 
 export class BodyCache {
-  /** Message ids in the order they came in; ids no longer in `cached` are left behind and skipped. */
-  private order: number[] = [];
   private readonly cached = new Map<number, Message>();
   private cachedBytes = 0;
   private evictions = 0;
@@ -40,10 +38,15 @@ export class BodyCache {
   admit(message: Message): void {
     if (message.body === undefined || this.cached.has(message.id)) return;
     assert(message.body.length === message.bodySize, `message ${message.id} body length differs from bodySize`);
+    if (this.cachedBytes + message.bodySize > this.budgetBytes) {
+      // It would be the newest, and the newest go first: it leaves memory at once. The bodies held stay
+      // until their messages are gone, so a backlog keeps its head in memory and its tail on disk.
+      message.body = undefined;
+      this.evictions++;
+      return;
+    }
     this.cached.set(message.id, message);
-    this.order.push(message.id);
     this.cachedBytes += message.bodySize;
-    this.evictOverBudget();
   }
 
   /** The message left the store: its body is no longer the cache's business. */
@@ -52,26 +55,9 @@ export class BodyCache {
     if (!message) return;
     this.cached.delete(messageId);
     this.cachedBytes -= message.bodySize;
-    // Stale ids pile up as heads are consumed; rebuild once they outnumber the live ones.
-    if (this.order.length > 1024 && this.order.length > 2 * this.cached.size) {
-      this.order = this.order.filter((id) => this.cached.has(id));
-    }
   }
 
   stats(): BodyCacheStats {
     return { cachedBytes: this.cachedBytes, cachedMessages: this.cached.size, evictions: this.evictions };
-  }
-
-  private evictOverBudget(): void {
-    while (this.cachedBytes > this.budgetBytes) {
-      const id = this.order.pop();
-      assert(id !== undefined, "body cache counts bytes but holds no message");
-      const message = this.cached.get(id);
-      if (!message) continue;
-      this.cached.delete(id);
-      this.cachedBytes -= message.bodySize;
-      message.body = undefined;
-      this.evictions++;
-    }
   }
 }
