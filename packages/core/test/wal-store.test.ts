@@ -177,27 +177,48 @@ describe("WalStore crash at every I/O point", () => {
     confirmed: Set<number>;
     /** "queue:id" settlements appended before a commit that resolved. */
     durablySettled: Set<string>;
+    /** "queue:id" first deliveries recorded, and those recorded before a commit that resolved. */
+    marked: Set<string>;
+    durablyMarked: Set<string>;
   }
 
   /** Publishes with commits, settles some confirmed messages, until the crash stops it. */
   async function workload(io: MemoryFileIo): Promise<Outcome> {
-    const outcome: Outcome = { appended: new Set(), confirmed: new Set(), durablySettled: new Set() };
+    const outcome: Outcome = {
+      appended: new Set(),
+      confirmed: new Set(),
+      durablySettled: new Set(),
+      marked: new Set(),
+      durablyMarked: new Set(),
+    };
     try {
       const { store } = await open(io, 1024);
       store.saveQueue(queue("a"));
       store.saveQueue(queue("b"));
       await store.commit();
       let pendingSettles: string[] = [];
+      let pendingMarks: string[] = [];
       for (let id = 1; id <= 24; id++) {
         store.appendMessage(message(id, 40 + (id % 7) * 13), id % 3 === 0 ? ["a", "b"] : ["a"]);
         outcome.appended.add(id);
         if (id % 4 !== 0) continue;
         const covered = [...outcome.appended].filter((m) => !outcome.confirmed.has(m));
         const settles = pendingSettles;
+        const marks = pendingMarks;
         pendingSettles = [];
+        pendingMarks = [];
         await store.commit();
         for (const m of covered) outcome.confirmed.add(m);
         for (const s of settles) outcome.durablySettled.add(s);
+        for (const k of marks) outcome.durablyMarked.add(k);
+        // queue b hands out every other message it holds: the record rides on the next commit
+        for (const m of covered) {
+          if (m % 6 === 0) {
+            store.markDelivered("b", m);
+            outcome.marked.add(`b:${m}`);
+            pendingMarks.push(`b:${m}`);
+          }
+        }
         // settle every other confirmed message from queue a: appended now, made durable by the next commit
         for (const m of covered) {
           if (m % 2 === 0) {
@@ -218,6 +239,14 @@ describe("WalStore crash at every I/O point", () => {
       expect(outcome.appended.has(id)).toBe(true);
       expect((await store.readMessage(id)).body.equals(message(id, 40 + (id % 7) * 13).body as Buffer)).toBe(true);
       for (const q of recovered.queueIds) expect(outcome.durablySettled.has(`${q}:${id}`)).toBe(false);
+      // A redelivered flag is never invented, and one made durable is never lost.
+      for (const q of recovered.deliveredQueueIds) {
+        expect(recovered.queueIds).toContain(q);
+        expect(outcome.marked.has(`${q}:${id}`)).toBe(true);
+      }
+      for (const q of recovered.queueIds) {
+        if (outcome.durablyMarked.has(`${q}:${id}`)) expect(recovered.deliveredQueueIds).toContain(q);
+      }
     }
     for (const id of outcome.confirmed) {
       const expectedQueues = (id % 3 === 0 ? ["a", "b"] : ["a"]).filter((q) => !outcome.durablySettled.has(`${q}:${id}`));
@@ -235,7 +264,8 @@ describe("WalStore crash at every I/O point", () => {
 
   it("never loses a confirmed message nor resurrects a durably settled one", async () => {
     const probe = new MemoryFileIo();
-    await workload(probe);
+    const full = await workload(probe);
+    expect(full.durablyMarked.size).toBeGreaterThan(1); // the marker checks below are not vacuous
     const totalMutations = probe.counters.mutations;
     expect(totalMutations).toBeGreaterThan(20);
     for (let k = 1; k <= totalMutations; k++) {
