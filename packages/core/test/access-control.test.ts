@@ -1,17 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AccessControl } from "../src/access-control.js";
-import { CoreError } from "../src/errors.js";
 import { hashPassword } from "../src/password-hash.js";
-
-function errorOf(fn: () => unknown): { code: string; message: string } | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CoreError) return { code: error.code, message: error.message };
-    throw error;
-  }
-  return undefined;
-}
+import { coreErrorOf } from "./support/core-error-of.js";
 
 describe("AccessControl", () => {
   it("starts as a fresh RabbitMQ node: vhost '/', guest/guest administrator with full access", () => {
@@ -28,7 +18,7 @@ describe("AccessControl", () => {
     control.addUser("bob", "pw", ["monitoring", "monitoring", " management "]);
     expect(control.user("bob")?.tags).toEqual(["monitoring", "management"]);
     expect(control.user("bob")?.hashingAlgorithm).toBe("rabbit_password_hashing_sha256");
-    expect(errorOf(() => control.addUser("bob", "other"))).toEqual({
+    expect(coreErrorOf(() => control.addUser("bob", "other"))).toEqual({
       code: "CORE_PRECONDITION_FAILED",
       message: "user 'bob' already exists",
     });
@@ -40,7 +30,7 @@ describe("AccessControl", () => {
     control.deleteUser("bob");
     expect(control.authenticate("bob", "new")).toBeUndefined();
     expect(control.listPermissions().map((p) => p.user)).toEqual(["guest"]);
-    expect(errorOf(() => control.deleteUser("bob"))).toEqual({
+    expect(coreErrorOf(() => control.deleteUser("bob"))).toEqual({
       code: "CORE_NOT_FOUND",
       message: "no user 'bob'",
     });
@@ -51,17 +41,17 @@ describe("AccessControl", () => {
     control.addUser("bob", "pw");
     expect(control.addVhost("app")).toBe(true);
     expect(control.addVhost("app")).toBe(false);
-    expect(errorOf(() => control.openVhost("bob", "nope"))).toEqual({
+    expect(coreErrorOf(() => control.openVhost("bob", "nope"))).toEqual({
       code: "CORE_NOT_ALLOWED",
       message: "vhost nope not found",
     });
-    expect(errorOf(() => control.openVhost("bob", "app"))).toEqual({
+    expect(coreErrorOf(() => control.openVhost("bob", "app"))).toEqual({
       code: "CORE_NOT_ALLOWED",
       message: "access to vhost 'app' refused for user 'bob'",
     });
     control.setPermissions("bob", "app", { configure: "", write: "", read: "" });
     const access = control.openVhost("bob", "app"); // empty permissions still open the vhost, as in RabbitMQ
-    expect(errorOf(() => access.check("read", "queue", "q"))?.code).toBe("CORE_ACCESS_REFUSED");
+    expect(coreErrorOf(() => access.check("read", "queue", "q"))?.code).toBe("CORE_ACCESS_REFUSED");
     expect(access.impersonator).toBe(false);
     control.setUserTags("bob", ["impersonator"]);
     expect(control.openVhost("bob", "app").impersonator).toBe(true);
@@ -79,7 +69,7 @@ describe("AccessControl", () => {
     expect(control.pendingVhostPurges).toEqual(["app"]);
     control.purgeDone("app");
     expect(control.pendingVhostPurges).toEqual([]);
-    expect(errorOf(() => control.deleteVhost("nope"))).toEqual({
+    expect(coreErrorOf(() => control.deleteVhost("nope"))).toEqual({
       code: "CORE_NOT_FOUND",
       message: "no vhost 'nope'",
     });
@@ -88,9 +78,9 @@ describe("AccessControl", () => {
   it("refuses permissions for unknown users or vhosts and invalid regexes", () => {
     const control = AccessControl.withDefaults();
     const all = { configure: ".*", write: ".*", read: ".*" };
-    expect(errorOf(() => control.setPermissions("nobody", "/", all))?.message).toBe("no user 'nobody'");
-    expect(errorOf(() => control.setPermissions("guest", "nope", all))?.message).toBe("no vhost 'nope'");
-    expect(errorOf(() => control.setPermissions("guest", "/", { ...all, read: "[" }))?.message).toMatch(
+    expect(coreErrorOf(() => control.setPermissions("nobody", "/", all))?.message).toBe("no user 'nobody'");
+    expect(coreErrorOf(() => control.setPermissions("guest", "nope", all))?.message).toBe("no vhost 'nope'");
+    expect(coreErrorOf(() => control.setPermissions("guest", "/", { ...all, read: "[" }))?.message).toMatch(
       /^invalid regular expression '\['/,
     );
   });
@@ -115,7 +105,7 @@ describe("AccessControl", () => {
     const broken = (change: (s: typeof snapshot) => void) => {
       const copy = structuredClone(snapshot);
       change(copy);
-      return errorOf(() => AccessControl.fromSnapshot(copy))?.message;
+      return coreErrorOf(() => AccessControl.fromSnapshot(copy))?.message;
     };
     expect(broken((s) => s.users.push({ ...s.users[0]! }))).toBe("user 'guest' is listed twice");
     expect(broken((s) => (s.users[0]!.passwordHash = "AAAA"))).toMatch(

@@ -1,19 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { CoreError } from "../src/errors.js";
 import { permissionPatternProblem, unrestrictedAccess, VhostPermissions } from "../src/permissions.js";
+import { coreErrorOf } from "./support/core-error-of.js";
 
 const permissions = (configure: string, write: string, read: string) =>
   new VhostPermissions("u", "/", { configure, write, read });
-
-function refusal(fn: () => void): { code: string; message: string } | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CoreError) return { code: error.code, message: error.message };
-    throw error;
-  }
-  return undefined;
-}
 
 describe("permission regexes (as RabbitMQ's re:run matches them)", () => {
   it("are not anchored: a pattern matches anywhere in the name", () => {
@@ -38,24 +28,24 @@ describe("permission regexes (as RabbitMQ's re:run matches them)", () => {
     const p = permissions(".*", "^amq\\.default$", ".*");
     expect(p.allows("write", "exchange", "")).toBe(true);
     expect(p.allows("write", "queue", "")).toBe(false);
-    expect(refusal(() => permissions(".*", "x", ".*").check("write", "exchange", ""))).toEqual({
+    expect(coreErrorOf(() => permissions(".*", "x", ".*").check("write", "exchange", ""))).toEqual({
       code: "CORE_ACCESS_REFUSED",
       message: "access to exchange 'amq.default' in vhost '/' refused for user 'u'",
     });
   });
 
   it("refuse with RabbitMQ's message", () => {
-    expect(refusal(() => permissions("cfg", "", "").check("configure", "queue", "plainq"))).toEqual({
+    expect(coreErrorOf(() => permissions("cfg", "", "").check("configure", "queue", "plainq"))).toEqual({
       code: "CORE_ACCESS_REFUSED",
       message: "access to queue 'plainq' in vhost '/' refused for user 'u'",
     });
-    expect(refusal(() => permissions("cfg", "", "").check("configure", "queue", "cfg-q"))).toBeUndefined();
+    expect(coreErrorOf(() => permissions("cfg", "", "").check("configure", "queue", "cfg-q"))).toBeUndefined();
   });
 
   it("refuse invalid regexes when they are set", () => {
     expect(permissionPatternProblem("(")).toMatch(/^invalid regular expression '\(': /);
     expect(permissionPatternProblem("^app-(a|b)\\.[0-9]+$")).toBeUndefined();
-    expect(refusal(() => permissions("(", ".*", ".*"))?.code).toBe("CORE_PRECONDITION_FAILED");
+    expect(coreErrorOf(() => permissions("(", ".*", ".*"))?.code).toBe("CORE_PRECONDITION_FAILED");
   });
 
   it("remember a bounded number of answers and stay right past the bound", () => {
@@ -68,6 +58,6 @@ describe("permission regexes (as RabbitMQ's re:run matches them)", () => {
   });
 
   it("unrestricted access allows everything (brokers without access control)", () => {
-    expect(refusal(() => unrestrictedAccess("u", "/").check("configure", "queue", "q"))).toBeUndefined();
+    expect(coreErrorOf(() => unrestrictedAccess("u", "/").check("configure", "queue", "q"))).toBeUndefined();
   });
 });

@@ -2,13 +2,13 @@
 // limits, refused publishes, the quorum delivery limit, single active consumer, x-expires, and what
 // the store is told. Time is vitest's fake clock.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Consumer } from "../src/consumer.js";
 import { CoreError } from "../src/errors.js";
 import { MemoryStore } from "../src/memory-store.js";
 import type { Message, MessageProperties } from "../src/message.js";
 import type { Queue, QueueEntry } from "../src/queue.js";
 import { VHost } from "../src/vhost.js";
 import { jsonPropertiesCodec } from "./support/json-properties-codec.js";
+import { RecordingConsumer } from "./support/recording-consumer.js";
 
 const owner = {};
 
@@ -23,24 +23,6 @@ class RecordingStore extends MemoryStore {
     super.settle(queueId, messageId);
     this.log.push(`settle ${messageId} @ ${queueId}`);
   }
-}
-
-class TestConsumer implements Consumer {
-  readonly received: QueueEntry[] = [];
-  credit = Number.POSITIVE_INFINITY;
-  constructor(
-    readonly tag: string,
-    readonly noAck = false,
-    readonly priority = 0,
-    readonly exclusive = false,
-  ) {}
-  hasCredit() {
-    return this.received.length < this.credit;
-  }
-  deliver(_queue: Queue, entry: QueueEntry) {
-    this.received.push(entry);
-  }
-  cancelledByServer() {}
 }
 
 function setup(store = new RecordingStore()) {
@@ -213,7 +195,7 @@ describe("message TTL", () => {
     expect(queue.get(true)?.message.body?.toString()).toBe("new");
     publish("ttl", "old again");
     vi.setSystemTime(Date.now() + 500);
-    const consumer = new TestConsumer("c");
+    const consumer = new RecordingConsumer("c");
     queue.addConsumer(consumer);
     expect(consumer.received).toHaveLength(0);
   });
@@ -223,7 +205,7 @@ describe("message TTL", () => {
     const queue = declare("zero", { "x-message-ttl": 0 });
     publish("zero", "nobody waiting");
     expect(queue.messageCount).toBe(0);
-    const consumer = new TestConsumer("c");
+    const consumer = new RecordingConsumer("c");
     queue.addConsumer(consumer);
     publish("zero", "taken");
     expect(consumer.received.map((e) => e.message.body?.toString())).toEqual(["taken"]);
@@ -362,8 +344,8 @@ describe("single active consumer", () => {
   it("delivers only to the first consumer; the next takes over when it leaves", () => {
     const { declare, publish } = setup();
     const queue = declare("sac", { "x-single-active-consumer": true });
-    const first = new TestConsumer("first");
-    const second = new TestConsumer("second", false, 10);
+    const first = new RecordingConsumer("first");
+    const second = new RecordingConsumer("second", false, 10);
     queue.addConsumer(first);
     queue.addConsumer(second);
     publish("sac", "1");
@@ -378,9 +360,9 @@ describe("single active consumer", () => {
   it("waits for the active consumer's credit instead of passing messages to others", () => {
     const { declare, publish } = setup();
     const queue = declare("sac", { "x-single-active-consumer": true });
-    const first = new TestConsumer("first");
+    const first = new RecordingConsumer("first");
     first.credit = 1;
-    const second = new TestConsumer("second");
+    const second = new RecordingConsumer("second");
     queue.addConsumer(first);
     queue.addConsumer(second);
     publish("sac", "1");
@@ -405,7 +387,7 @@ describe("x-expires", () => {
     vi.advanceTimersByTime(900);
     queue.get(false);
     vi.advanceTimersByTime(900);
-    const consumer = new TestConsumer("c");
+    const consumer = new RecordingConsumer("c");
     queue.addConsumer(consumer);
     vi.advanceTimersByTime(5000);
     expect(vhost.queues.get("lease")).toBe(queue);

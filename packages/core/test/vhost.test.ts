@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { Consumer } from "../src/consumer.js";
 import { CoreError } from "../src/errors.js";
 import { MemoryStore } from "../src/memory-store.js";
-import type { Queue, QueueEntry } from "../src/queue.js";
+import type { QueueEntry } from "../src/queue.js";
 import { VHost } from "../src/vhost.js";
+import { RecordingConsumer } from "./support/recording-consumer.js";
 
 const owner = {};
 const other = {};
@@ -27,27 +27,6 @@ function codeOf(fn: () => unknown): string | undefined {
 
 function publish(vhost: VHost, exchange: string, key: string, body: string, deliveryMode = 1) {
   return vhost.publish(exchange, key, { deliveryMode }, Buffer.alloc(0), Buffer.from(body));
-}
-
-class RecordingConsumer implements Consumer {
-  readonly received: QueueEntry[] = [];
-  credit = Number.POSITIVE_INFINITY;
-  cancelled = false;
-  constructor(
-    readonly tag: string,
-    readonly noAck = false,
-    readonly priority = 0,
-    readonly exclusive = false,
-  ) {}
-  hasCredit() {
-    return this.received.length < this.credit;
-  }
-  deliver(_queue: Queue, entry: QueueEntry) {
-    this.received.push(entry);
-  }
-  cancelledByServer() {
-    this.cancelled = true;
-  }
 }
 
 describe("VHost declarations", () => {
