@@ -97,14 +97,23 @@ export class PendingBatch {
     if (chunk.endOffset !== position.offset || position.length !== RECORD_HEADER_BYTES + payloadBytes) {
       assertWal(false, `record at ${position.offset} leaves a gap in the batch ending at ${chunk.endOffset}`);
     }
-    const checksum = recordChecksum(type, payload);
     const header = this.#reserve(chunk, RECORD_HEADER_BYTES);
-    writeRecordHeader(this.#arena!, header, payloadBytes, checksum, type);
+    const headerArena = this.#arena!;
     if (Buffer.isBuffer(payload)) {
       this.#addPart(chunk, payload);
     } else {
       for (const part of payload as readonly Buffer[]) this.#addPart(chunk, part);
     }
+    // The header (still unwritten: its run is not issued before the batch is) takes the checksum. When
+    // every part was copied right behind it in the same arena, one CRC call covers them all; a record
+    // with a part kept by reference, or split over two arenas, is summed part by part.
+    const payloadStart = header + RECORD_HEADER_BYTES;
+    const contiguous = this.#arena === headerArena && this.#arenaUsed === payloadStart + payloadBytes;
+    const checksum = recordChecksum(
+      type,
+      contiguous ? headerArena.subarray(payloadStart, payloadStart + payloadBytes) : payload,
+    );
+    writeRecordHeader(headerArena, header, payloadBytes, checksum, type);
     chunk.recordOffsets.push(position.offset);
     chunk.endOffset += position.length;
     this.recordCount += 1;
