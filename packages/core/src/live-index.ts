@@ -6,9 +6,16 @@
  * million-message backlog would otherwise cost ~150 MB of heap here alone). A page is freed once none
  * of its messages is live.
  *
- * Not here: what is live (the message log decides), reading records.
+ * It owns the QueueListTable its rows' list numbers refer to, and the operations that change a row's
+ * lists (a queue lets go, a queue hands it out), shared by replay and the running log.
+ *
+ * Not here: what is live (the message log decides), segment accounting, reading records.
  */
 import { assert } from "./errors.js";
+import { EMPTY_LIST, QueueListTable } from "./queue-list-table.js";
+
+/** What taking a queue off a message did: it did not hold it, others still do, or none is left. */
+export type DropOutcome = "not-held" | "kept" | "gone";
 
 const PAGE_IDS = 4096;
 /** Marks a slot whose message is not live. */
@@ -49,6 +56,7 @@ function newPage(): Page {
 }
 
 export class LiveIndex {
+  readonly lists = new QueueListTable();
   private readonly pages = new Map<number, Page>();
   private count = 0;
   private readonly row: LiveRow = { segment: 0, offset: 0, bytes: 0, bodySize: 0, queues: 0, delivered: 0 };
@@ -110,7 +118,42 @@ export class LiveIndex {
     page.delivered[slot] = delivered;
   }
 
-  delete(id: number): void {
+  /** Takes `queueId` off the message's holders (and its delivered list); a message left with none is removed. */
+  dropQueue(id: number, queueId: string): DropOutcome {
+    const row = this.read(id);
+    if (!row) return "not-held";
+    const queues = this.lists.without(row.queues, queueId);
+    if (queues === row.queues) return "not-held";
+    const delivered = this.lists.without(row.delivered, queueId);
+    if (queues !== EMPTY_LIST) {
+      this.setLists(id, queues, delivered);
+      return "kept";
+    }
+    this.lists.release(delivered);
+    this.delete(id);
+    return "gone";
+  }
+
+  /** Notes that `queueId`, a holder, handed the message out; false if it is not a holder or already had. */
+  markDelivered(id: number, queueId: string): boolean {
+    const row = this.read(id);
+    if (!row || !this.lists.get(row.queues).includes(queueId)) return false;
+    const delivered = this.lists.with(row.delivered, queueId);
+    if (delivered === row.delivered) return false;
+    this.setLists(id, row.queues, delivered);
+    return true;
+  }
+
+  /** Removes a live message with its list references. */
+  remove(id: number): void {
+    const row = this.read(id);
+    if (!row) return;
+    this.lists.release(row.queues);
+    this.lists.release(row.delivered);
+    this.delete(id);
+  }
+
+  private delete(id: number): void {
     const number = Math.floor(id / PAGE_IDS);
     const page = this.pages.get(number);
     const slot = id % PAGE_IDS;

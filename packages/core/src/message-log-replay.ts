@@ -12,7 +12,7 @@
 import type { ReplayedRecord } from "@leveret/wal";
 import { LiveIndex } from "./live-index.js";
 import type { MessageProperties } from "./message.js";
-import { EMPTY_LIST, QueueListTable } from "./queue-list-table.js";
+import { EMPTY_LIST } from "./queue-list-table.js";
 import { decodeMessageRecord, MessageRecord, unpackDefinition } from "./wal-records.js";
 
 /** The queueing properties of a recovered message (shared between messages with the same values). */
@@ -26,7 +26,6 @@ const MAX_REMEMBERED_PROPERTIES = 10_000;
 
 export class MessageLogReplay {
   readonly index = new LiveIndex();
-  readonly lists = new QueueListTable();
   /** Only messages with an expiration or a priority. */
   readonly traits = new Map<number, QueueingTraits>();
   maxId = 0;
@@ -40,48 +39,20 @@ export class MessageLogReplay {
       const { header, rawProperties, body } = decodeMessageRecord(payload);
       const id = header.id;
       if (id > this.maxId) this.maxId = id;
-      this.forget(id);
-      const queues = this.lists.acquire(header.queues);
+      // A later copy (compaction wrote it) replaces the earlier one: its queue list is the newer truth.
+      this.index.remove(id);
+      const queues = this.index.lists.acquire(header.queues);
       this.index.set(id, { segment: position.segment, offset: position.offset, bytes: position.length, bodySize: body.length, queues, delivered: EMPTY_LIST });
       const traits = this.traitsOf(rawProperties);
       if (traits) this.traits.set(id, traits);
+      else this.traits.delete(id);
     } else if (type === MessageRecord.Settle || type === MessageRecord.Delivered) {
       const { q, ids } = unpackDefinition<{ q: string; ids: number[] }>(payload);
       for (const id of ids) {
-        if (type === MessageRecord.Settle) this.settle(id, q);
-        else this.delivered(id, q);
+        if (type === MessageRecord.Delivered) this.index.markDelivered(id, q);
+        else if (this.index.dropQueue(id, q) === "gone") this.traits.delete(id);
       }
     }
-  }
-
-  private settle(id: number, queueId: string): void {
-    const row = this.index.read(id);
-    if (!row) return;
-    const queues = this.lists.without(row.queues, queueId);
-    const delivered = this.lists.without(row.delivered, queueId);
-    if (queues === EMPTY_LIST) {
-      this.lists.release(delivered);
-      this.index.delete(id);
-      this.traits.delete(id);
-    } else {
-      this.index.setLists(id, queues, delivered);
-    }
-  }
-
-  private delivered(id: number, queueId: string): void {
-    const row = this.index.read(id);
-    if (!row || !this.lists.get(row.queues).includes(queueId)) return;
-    this.index.setLists(id, row.queues, this.lists.with(row.delivered, queueId));
-  }
-
-  /** Drops an earlier copy of a message, if any (compaction wrote this one later). */
-  private forget(id: number): void {
-    const row = this.index.read(id);
-    if (!row) return;
-    this.lists.release(row.queues);
-    this.lists.release(row.delivered);
-    this.index.delete(id);
-    this.traits.delete(id);
   }
 
   private traitsOf(rawProperties: Buffer): QueueingTraits | undefined {

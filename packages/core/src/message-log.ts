@@ -21,6 +21,7 @@ import { type FsyncPolicy, type RecordPosition, Wal, type WalOptions, type WalSt
 import type { LiveIndex, LiveRow } from "./live-index.js";
 import { loadedBody, type Message, type MessageProperties } from "./message.js";
 import { MessageLogReplay } from "./message-log-replay.js";
+import type { QueueingTraits } from "./message-log-replay.js";
 import { EMPTY_LIST, type QueueListTable } from "./queue-list-table.js";
 import type { RecoveredMessage, RecoveredMessages, StoredMessage } from "./store.js";
 import { decodeMessageRecord, encodeMessageRecord, MessageRecord, packDefinition } from "./wal-records.js";
@@ -71,14 +72,17 @@ export class MessageLog {
   private closing = false;
   private compactions = 0;
   private segmentsDeleted = 0;
+  /** The index's queue lists (numbers in its rows refer to them). */
+  private readonly lists: QueueListTable;
 
   private constructor(
     private readonly wal: Wal,
     private readonly segmentSizeBytes: number,
     private readonly events: MessageLogEvents,
     private readonly index: LiveIndex,
-    private readonly lists: QueueListTable,
-  ) {}
+  ) {
+    this.lists = index.lists;
+  }
 
   static async open(
     options: MessageLogOptions,
@@ -91,7 +95,7 @@ export class MessageLog {
     const wal = await Wal.open({ ...walOptions, onStateChange: MessageLog.relayState(holder) }, (record) =>
       replay.apply(record),
     );
-    const log = new MessageLog(wal, options.segmentSizeBytes ?? 64 * 1024 * 1024, events, replay.index, replay.lists);
+    const log = new MessageLog(wal, options.segmentSizeBytes ?? 64 * 1024 * 1024, events, replay.index);
     holder.log = log;
     log.adoptReplayed(validQueue);
     return { log, messages: log.recoveredMessages(replay.traits), maxId: replay.maxId };
@@ -120,12 +124,7 @@ export class MessageLog {
 
   /** The queue handed the message out for the first time (recorded, not synced on its own). */
   markDelivered(queueId: string, messageId: number): void {
-    const row = this.index.read(messageId);
-    if (!row || !this.lists.get(row.queues).includes(queueId)) return;
-    const delivered = this.lists.with(row.delivered, queueId);
-    if (delivered === row.delivered) return;
-    this.index.setLists(messageId, row.queues, delivered);
-    this.pend(this.pendingDelivered, queueId, messageId);
+    if (this.index.markDelivered(messageId, queueId)) this.pend(this.pendingDelivered, queueId, messageId);
   }
 
   commit(): Promise<void> {
@@ -221,25 +220,16 @@ export class MessageLog {
   /** After replay: drops queues that no longer exist, then counts what each segment holds. */
   private adoptReplayed(validQueue: (queueId: string) => boolean): void {
     this.index.forEachId((id) => {
-      const row = this.index.read(id) as LiveRow;
-      let { queues, delivered } = row;
+      const { queues, segment, bytes } = this.index.read(id) as LiveRow;
       for (const queueId of this.lists.get(queues)) {
-        if (validQueue(queueId)) continue;
-        queues = this.lists.without(queues, queueId);
-        delivered = this.lists.without(delivered, queueId);
+        if (!validQueue(queueId) && this.index.dropQueue(id, queueId) === "gone") return;
       }
-      if (queues === EMPTY_LIST) {
-        this.lists.release(delivered);
-        this.index.delete(id);
-        return;
-      }
-      if (queues !== row.queues || delivered !== row.delivered) this.index.setLists(id, queues, delivered);
-      this.count(row.segment, row.bytes, this.lists.get(queues).length);
+      this.count(segment, bytes, this.lists.get((this.index.read(id) as LiveRow).queues).length);
     });
   }
 
   /** The recovered messages, visited in id order from the index (one reused object, no list). */
-  private recoveredMessages(traits: Map<number, { expiration: string | undefined; priority: number | undefined }>): RecoveredMessages {
+  private recoveredMessages(traits: ReadonlyMap<number, QueueingTraits>): RecoveredMessages {
     const index = this.index;
     const lists = this.lists;
     return {
@@ -299,9 +289,7 @@ export class MessageLog {
     const row = this.index.read(id);
     if (!row) return;
     this.count(row.segment, -row.bytes, -this.lists.get(row.queues).length);
-    this.lists.release(row.queues);
-    this.lists.release(row.delivered);
-    this.index.delete(id);
+    this.index.remove(id);
   }
 
   /** A live message's record now lives elsewhere (compaction moved it, or a failed move went back). */
@@ -331,20 +319,12 @@ export class MessageLog {
   private release(id: number, queueId: string): void {
     const row = this.index.read(id);
     if (!row) return;
-    const queues = this.lists.without(row.queues, queueId);
-    if (queues === row.queues) return;
-    const delivered = this.lists.without(row.delivered, queueId);
     const { segment, bytes } = row;
-    this.segmentRefs.set(segment, (this.segmentRefs.get(segment) ?? 1) - 1);
-    if (queues !== EMPTY_LIST) {
-      this.index.setLists(id, queues, delivered);
-      return;
-    }
-    this.lists.release(delivered);
-    this.index.delete(id);
-    this.segmentLiveBytes.set(segment, (this.segmentLiveBytes.get(segment) ?? 0) - bytes);
-    this.liveBytes -= bytes;
-    this.events.onGone?.(id);
+    const outcome = this.index.dropQueue(id, queueId);
+    if (outcome === "not-held") return;
+    // One reference fewer on its segment; its bytes stop counting once no queue is left.
+    this.count(segment, outcome === "gone" ? -bytes : 0, -1);
+    if (outcome === "gone") this.events.onGone?.(id);
   }
 
   /** Deletes settled segments from the oldest end, and compacts the oldest when the log is bloated. */
@@ -354,7 +334,7 @@ export class MessageLog {
     try {
       for (;;) {
         const oldest = this.wal.segments()[0];
-        if (!oldest || !oldest.sealed) return;
+        if (!oldest?.sealed) return;
         if ((this.segmentRefs.get(oldest.segment) ?? 0) <= 0) {
           await this.deleteSegment(oldest.segment);
           continue;
