@@ -139,11 +139,7 @@ export class Queue {
 
   enqueue(message: Message, deliveryCount = 0): void {
     const stored = message.persistent && this.durable;
-    const { messageTtlMs } = this.settings;
-    const expiration = message.properties.expiration;
-    const nowMs = messageTtlMs === undefined && expiration === undefined ? 0 : Date.now();
-    const expiresAt = expiresAtMs(nowMs, messageTtlMs, expiration);
-    if (expiresAt !== undefined) this.mayExpire = true;
+    const { nowMs, expiresAt } = this.expiryOf(message.properties.expiration);
     this.ready.push({
       id: message.id,
       seq: this.nextSeq++,
@@ -168,10 +164,7 @@ export class Queue {
    * enqueue time). Call afterRecovery() once all are in.
    */
   enqueueRecovered(recovered: RecoveredEntry): void {
-    const { messageTtlMs } = this.settings;
-    const nowMs = messageTtlMs === undefined && recovered.expiration === undefined ? 0 : Date.now();
-    const expiresAt = expiresAtMs(nowMs, messageTtlMs, recovered.expiration);
-    if (expiresAt !== undefined) this.mayExpire = true;
+    const { expiresAt } = this.expiryOf(recovered.expiration);
     this.ready.push({
       id: recovered.id,
       seq: this.nextSeq++,
@@ -183,6 +176,15 @@ export class Queue {
       priority: priorityLevel(recovered.priority),
       message: undefined,
     });
+  }
+
+  /** When a message entering now expires here (the clock is read only if something can expire). */
+  private expiryOf(expiration: string | undefined): { nowMs: number; expiresAt: number | undefined } {
+    const { messageTtlMs } = this.settings;
+    const nowMs = messageTtlMs === undefined && expiration === undefined ? 0 : Date.now();
+    const expiresAt = expiresAtMs(nowMs, messageTtlMs, expiration);
+    if (expiresAt !== undefined) this.mayExpire = true;
+    return { nowMs, expiresAt };
   }
 
   /** Recovery is over: length limits and expiry apply to what came back. */

@@ -136,11 +136,6 @@ export class FifoReadyList implements ReadyList {
     return this.count === 0 ? undefined : this.messages[this.head];
   }
 
-  /** The seq of the head row (for the priority list, which compares heads). */
-  headSeq(): number | undefined {
-    return this.count === 0 ? undefined : (this.seqs[this.head] as number);
-  }
-
   restore(entry: ReadyEntry): void {
     if (this.count === this.capacity) this.resize(this.capacity * 2);
     const index = this.indexOfSeq(entry.seq);
