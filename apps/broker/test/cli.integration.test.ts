@@ -1,26 +1,10 @@
-import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { LEVERET_BIN, makeTempDir, removeTempDir, startBroker } from "@leveret/testkit";
+import { makeTempDir, removeTempDir, startBroker } from "@leveret/testkit";
 import { describe, expect, it } from "vitest";
 import { connect, connectionClosed } from "./support/amqp.js";
-
-/** Runs the leveret command to completion and returns its exit code and output. */
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [LEVERET_BIN, ...args], { env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr, stdout });
-    });
-  });
-}
+import { runLeveret as run } from "./support/security.js";
 
 describe("the leveret command", () => {
   it("prints 'listening on amqp://HOST:PORT' when ready and honours LEVERET_* variables", async () => {

@@ -16,12 +16,15 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs the leveret command with these arguments and waits for it to exit. */
+/** Runs the leveret command with these arguments (quiet logs) and waits for it to exit. */
 export function leveret(args: string[]): Promise<CommandResult> {
+  return runLeveret(args, { LEVERET_LOG_LEVEL: "warn" });
+}
+
+/** Runs the leveret command with these arguments and extra environment, and waits for it to exit. */
+export function runLeveret(args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [LEVERET_BIN, ...args], {
-      env: { ...process.env, LEVERET_LOG_LEVEL: "warn" },
-    });
+    const child = spawn(process.execPath, [LEVERET_BIN, ...args], { env: { ...process.env, ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
