@@ -212,20 +212,24 @@ export class PrefillWindow {
    * flight overlaps that range; undefined if the record write may be issued now.
    */
   overlapping(segment: number, startOffset: number, endOffset: number): Promise<void> | undefined {
-    const fill = this.#inFlight;
-    if (fill === null || !fill.writing || fill.segment !== segment) return undefined;
-    if (endOffset <= fill.startOffset || startOffset >= fill.endOffset) return undefined;
-    return fill.written;
+    return this.#zeroWriteOver(segment, startOffset, endOffset)?.written;
   }
 
   /** Asserted right before a record write is issued: no zero write in flight overlaps its range. */
   assertClear(segment: number, startOffset: number, endOffset: number): void {
-    const fill = this.#inFlight;
-    if (fill === null || !fill.writing || fill.segment !== segment) return;
+    const fill = this.#zeroWriteOver(segment, startOffset, endOffset);
+    if (fill === undefined) return;
     assertWal(
-      endOffset <= fill.startOffset || startOffset >= fill.endOffset,
+      false,
       `record write [${startOffset}, ${endOffset}) of segment ${segment} overlaps the zero-fill [${fill.startOffset}, ${fill.endOffset}) in flight`,
     );
+  }
+
+  /** The zero write in flight (not yet returned) over any byte of that range, if there is one. */
+  #zeroWriteOver(segment: number, startOffset: number, endOffset: number): ZeroFill | undefined {
+    const fill = this.#inFlight;
+    if (fill === null || !fill.writing || fill.segment !== segment) return undefined;
+    return endOffset <= fill.startOffset || startOffset >= fill.endOffset ? undefined : fill;
   }
 
   /** Waits for the zero-fill in flight (write and sync) and stops issuing new ones until `moveTo`. */
