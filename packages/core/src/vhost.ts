@@ -291,7 +291,8 @@ export class VHost {
       body,
       bodySize: body.length,
       persistent: properties.deliveryMode === 2,
-      ...(extraRoutingKeys && extraRoutingKeys.length > 0 ? { extraRoutingKeys } : {}),
+      // Always present (usually undefined), not spread in: one object shape, and no clone per publish.
+      extraRoutingKeys: extraRoutingKeys && extraRoutingKeys.length > 0 ? extraRoutingKeys : undefined,
     };
     const { stored, rejected } = this.enqueueRouted(message, targets);
     return { queues: targets.length, stored, rejected };

@@ -26,6 +26,8 @@ import { DefinitionRecord, packDefinition, unpackDefinition } from "./wal-record
 
 /** Bodies appended without anyone asking for a commit, at most, before the store asks for one itself. */
 const UNSYNCED_BODY_BYTES = 4 * 1024 * 1024;
+/** Longest wait of durable bodies for their cache admission when no further publish comes. */
+const ADMISSION_DELAY_MS = 1;
 
 export interface WalStoreOptions {
   dataDir: string;
@@ -53,6 +55,10 @@ export class WalStore implements MessageStore {
   /** The commit whose continuation admits `awaitingAdmission` to the body cache. */
   private awaitingCommit: Promise<void> | undefined;
   private awaitingAdmission: Message[] = [];
+  /** Durable bodies waiting to enter the cache (see queueAdmission), and what will admit them. */
+  private admissionsDue: Message[][] = [];
+  private admissionTimer: NodeJS.Timeout | undefined;
+  private admissionImmediate = false;
   /** One read per message however many queues ask for it. */
   private readonly reads = new Map<number, Promise<StoredMessage>>();
 
@@ -164,6 +170,12 @@ export class WalStore implements MessageStore {
       definitions && !definitions.idle
         ? Promise.all([definitions.commit(), messages.commit()]).then(noop)
         : messages.commit();
+    // The write of this commit is issued in the check phase (the log queued it at the first append);
+    // admissions queued behind it run while the disk works, off the path of the next confirms.
+    if (this.admissionsDue.length > 0 && !this.admissionImmediate) {
+      this.admissionImmediate = true;
+      setImmediate(this.admitDue);
+    }
     if (this.notYetDurable.length > 0) {
       const durable = this.notYetDurable;
       this.notYetDurable = [];
@@ -177,14 +189,7 @@ export class WalStore implements MessageStore {
         commit.then(
           () => {
             if (this.awaitingCommit === commit) this.awaitingCommit = undefined;
-            // Later in the turn: this continuation runs before the publishers' confirms, which must
-            // not wait for a hundred cache admissions.
-            setImmediate(() => {
-              for (const message of durable) {
-                message.evictionPending = false;
-                if (messages.holds(message.id)) this.bodies.admit(message);
-              }
-            });
+            this.queueAdmission(durable);
           },
           () => {
             // Not durable, so not evictable: the bodies stay (the store reported the failure).
@@ -196,6 +201,32 @@ export class WalStore implements MessageStore {
     }
     return commit;
   }
+
+  /**
+   * Durable bodies enter the cache off the confirm path. A publisher waiting on confirms sends its next
+   * burst only once they arrive, and the loop then sits idle while that burst's write is on disk: the
+   * next commit() admits them in that shadow. Without a next publish, a timer admits them shortly.
+   */
+  private queueAdmission(durable: Message[]): void {
+    this.admissionsDue.push(durable);
+    this.admissionTimer ??= setTimeout(this.admitDue, ADMISSION_DELAY_MS);
+  }
+
+  private readonly admitDue = (): void => {
+    this.admissionImmediate = false;
+    clearTimeout(this.admissionTimer);
+    this.admissionTimer = undefined;
+    const due = this.admissionsDue;
+    if (due.length === 0) return;
+    this.admissionsDue = [];
+    const messages = this.messageLog();
+    for (const durable of due) {
+      for (const message of durable) {
+        message.evictionPending = false;
+        if (messages.holds(message.id)) this.bodies.admit(message);
+      }
+    }
+  };
 
   get idle(): boolean {
     return (this.messages?.idle ?? true) && (this.definitions?.idle ?? true);
@@ -229,6 +260,8 @@ export class WalStore implements MessageStore {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.admissionTimer);
+    this.admissionTimer = undefined;
     await this.messages?.close();
     await this.definitions?.close();
   }

@@ -2,7 +2,7 @@
 // them back before handing them out (in order, also for priority queues and basic.get), dead-lettering
 // reads them back first, and a reopened store keeps no bodies at all until asked.
 import { MemoryFileIo } from "@leveret/wal";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BodyCache } from "../src/body-cache.js";
 import { Broker } from "../src/broker.js";
 import type { Consumer } from "../src/consumer.js";
@@ -93,9 +93,9 @@ describe("bodies on disk", () => {
     const queue = declare(broker, "backlog");
     for (let i = 0; i < 500; i++) publish(broker, "backlog", i);
     await store.commit();
-    await new Promise((resolve) => setImmediate(resolve)); // bodies enter the cache later in the turn
+    // Bodies enter the cache off the confirm path, shortly after their commit.
+    await vi.waitFor(() => expect(store.bodyCacheStats().evictions).toBeGreaterThan(480));
     expect(store.bodyCacheStats().cachedBytes).toBeLessThanOrEqual(8 * 1024);
-    expect(store.bodyCacheStats().evictions).toBeGreaterThan(480);
     const consumer = new CollectingConsumer(500, (q, entry) => q.settle(entry));
     queue.addConsumer(consumer);
     await consumer.until(500);
