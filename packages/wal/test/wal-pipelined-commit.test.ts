@@ -50,6 +50,21 @@ async function batchesOfOne(wal: Wal, seqs: readonly number[]): Promise<ReturnTy
   return commits;
 }
 
+/**
+ * Three batches of one record in flight, the second one's write failing with `code`: returns the WAL,
+ * its I/O and the three commits (early, failed, later), with the first write already released.
+ */
+async function secondBatchWriteFails(code: string) {
+  const io = new MemoryFileIo();
+  const wal = await Wal.open(options(io), () => {});
+  const release = io.holdNext("write");
+  const [early] = await batchesOfOne(wal, [0]);
+  io.failNextWrite(code);
+  const [failed, later] = await batchesOfOne(wal, [1, 2]);
+  release();
+  return { io, wal, early: early!, failed: failed!, later: later! };
+}
+
 describe("pipelined group commit", () => {
   it("writes later batches while an earlier one is in flight, but resolves them only after it", async () => {
     const io = new MemoryFileIo();
@@ -181,16 +196,10 @@ describe("faults with several batches in flight", () => {
   });
 
   it("ENOSPC on a later batch: the earlier ones still resolve, the failed one and later reject", async () => {
-    const io = new MemoryFileIo();
-    const wal = await Wal.open(options(io), () => {});
-    const release = io.holdNext("write");
-    const [early] = await batchesOfOne(wal, [0]);
-    io.failNextWrite("ENOSPC");
-    const [failed, later] = await batchesOfOne(wal, [1, 2]);
-    release();
+    const { io, wal, early, failed, later } = await secondBatchWriteFails("ENOSPC");
     await expect(wal.commit()).rejects.toMatchObject({ code: "WAL_NO_SPACE" });
     await nextTurn();
-    expect([early!.state(), failed!.code(), later!.code()]).toEqual([
+    expect([early.state(), failed.code(), later.code()]).toEqual([
       "resolved",
       "WAL_NO_SPACE",
       "WAL_NO_SPACE",
@@ -224,15 +233,9 @@ describe("faults with several batches in flight", () => {
   });
 
   it("EIO on a later batch's write: the earlier batch still resolves, the rest fail", async () => {
-    const io = new MemoryFileIo();
-    const wal = await Wal.open(options(io), () => {});
-    const release = io.holdNext("write");
-    const [early] = await batchesOfOne(wal, [0]);
-    io.failNextWrite("EIO");
-    const [failed, later] = await batchesOfOne(wal, [1, 2]);
-    release();
+    const { io, wal, early, failed, later } = await secondBatchWriteFails("EIO");
     await expect(wal.close()).rejects.toMatchObject({ code: "WAL_SYNC_FAILED" });
-    expect([early!.state(), failed!.code(), later!.code()]).toEqual([
+    expect([early.state(), failed.code(), later.code()]).toEqual([
       "resolved",
       "WAL_SYNC_FAILED",
       "WAL_SYNC_FAILED",

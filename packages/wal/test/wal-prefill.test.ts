@@ -22,6 +22,15 @@ async function turns(count: number): Promise<void> {
   for (let i = 0; i < count; i += 1) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** A real directory whose segment 1 is sealed: 20 records in 512-byte segments, the WAL closed. */
+async function sealedFirstSegment(): Promise<{ dir: string; sealed: string }> {
+  const dir = tempDir();
+  const wal = await Wal.open({ dir, segmentSizeBytes: 512, logger: recordingLogger() }, () => {});
+  for (let seq = 0; seq < 20; seq += 1) wal.append(1, payloadFor(seq, 60));
+  await wal.close();
+  return { dir, sealed: path.join(dir, segmentFileName(1)) };
+}
+
 describe("prefillBytes option", () => {
   for (const bad of [-1, 1.5, 2 * 1024 * 1024 * 1024, Number.NaN]) {
     it(`rejects ${bad} with WAL_INVALID_ARGUMENT naming the option`, async () => {
@@ -217,11 +226,7 @@ describe("zero tails at recovery", () => {
   });
 
   it("reads a sealed segment with a zero tail as complete, not corrupt, and trims it", async () => {
-    const dir = tempDir();
-    const wal = await Wal.open({ dir, segmentSizeBytes: 512, logger: recordingLogger() }, () => {});
-    for (let seq = 0; seq < 20; seq += 1) wal.append(1, payloadFor(seq, 60));
-    await wal.close();
-    const sealed = path.join(dir, segmentFileName(1));
+    const { dir, sealed } = await sealedFirstSegment();
     const logicalBytes = fs.statSync(sealed).size;
     fs.appendFileSync(sealed, Buffer.alloc(10_000)); // as if a crash undid the sealing truncation
     const logger = recordingLogger();
@@ -238,11 +243,7 @@ describe("zero tails at recovery", () => {
   });
 
   it("still reports damage when the zeros in a sealed segment are followed by other bytes", async () => {
-    const dir = tempDir();
-    const wal = await Wal.open({ dir, segmentSizeBytes: 512, logger: recordingLogger() }, () => {});
-    for (let seq = 0; seq < 20; seq += 1) wal.append(1, payloadFor(seq, 60));
-    await wal.close();
-    const sealed = path.join(dir, segmentFileName(1));
+    const { dir, sealed } = await sealedFirstSegment();
     fs.appendFileSync(sealed, Buffer.concat([Buffer.alloc(100), Buffer.from([1, 2, 3])]));
     const reopened = await Wal.open({ dir, segmentSizeBytes: 512, logger: recordingLogger() }, () => {});
     expect(reopened.stats().corruptRecordsSkipped).toBe(1);
