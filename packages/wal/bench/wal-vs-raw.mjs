@@ -1,10 +1,12 @@
 // Group-commit benchmark: @leveret/wal against a raw writev + fdatasync loop on the same disk.
 // Plain node over the built package (run `pnpm --filter @leveret/wal build` first, or `pnpm bench`).
 // Usage: node bench/wal-vs-raw.mjs [dir] ; BENCH_SECONDS=4 per case by default; BENCH_PREFILL_BYTES sets
-// the WAL's prefillBytes (default: the WAL's default, 4 MiB; 0 = no prefill). See bench/README.md.
+// the WAL's prefillBytes (default: the WAL's default, 4 MiB; 0 = no prefill); BENCH_SELF_CHECK=1 puts a
+// second raw loop in the WAL's place, to show how fair the alternation is. See bench/README.md.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { crc32Implementation } from "../dist/checksum.js";
 import { Wal } from "../dist/index.js";
 
 const RECORD_PAYLOAD_BYTES = 1024;
@@ -14,12 +16,15 @@ const BATCH_SIZES = [1, 16, 64, 256];
 const SECONDS_PER_CASE = Number(process.env.BENCH_SECONDS ?? 4);
 /**
  * WAL and raw alternate in short slices (half of each case's time each), so that both see the same
- * disk: on a shared virtual disk the sync latency drifts by 2-3x within seconds.
+ * disk: on a shared virtual disk the sync latency drifts by 2-3x within seconds. The order flips every
+ * round (raw, WAL, WAL, raw, raw, WAL…): with a fixed order the side that ran second lost 2-12 % even
+ * when both sides were the same raw loop (BENCH_SELF_CHECK, bench/README.md).
  */
 const SLICE_MS = 200;
 /** Same rotation size as the WAL's default segment, so both pay for file growth alike. */
 const RAW_FILE_BYTES = 64 * 1024 * 1024;
 /** The WAL's zero-filled window (its cost is paid inside the WAL's measured time); the raw loop has none. */
+const SELF_CHECK = process.env.BENCH_SELF_CHECK === "1";
 const PREFILL_BYTES =
   process.env.BENCH_PREFILL_BYTES === undefined ? undefined : Number(process.env.BENCH_PREFILL_BYTES);
 
@@ -140,13 +145,28 @@ async function runCase(batchSize) {
   );
   const payloads = Array.from({ length: PAYLOAD_POOL }, (_, i) => payloadFor(i));
   const raw = new RawWriter(rawDir, batchSize, payloads);
+  const rawInWalsPlace = SELF_CHECK ? new RawWriter(walDir, batchSize, payloads) : null;
   const walTotal = { records: 0, syncs: 0, seconds: 0 };
   const rawTotal = { records: 0, syncs: 0, seconds: 0 };
+  const runRaw = () => add(rawTotal, raw.runSlice(SLICE_MS));
+  const runWal = async () =>
+    add(
+      walTotal,
+      rawInWalsPlace === null
+        ? await runWalSlice(wal, batchSize, payloads, SLICE_MS)
+        : rawInWalsPlace.runSlice(SLICE_MS),
+    );
   const slices = Math.max(1, Math.round((SECONDS_PER_CASE * 1000) / (2 * SLICE_MS)));
   for (let slice = 0; slice < slices; slice += 1) {
-    add(rawTotal, raw.runSlice(SLICE_MS));
-    add(walTotal, await runWalSlice(wal, batchSize, payloads, SLICE_MS));
+    if (slice % 2 === 0) {
+      runRaw();
+      await runWal();
+    } else {
+      await runWal();
+      runRaw();
+    }
   }
+  rawInWalsPlace?.close();
   await wal.close();
   raw.close();
   fs.rmSync(walDir, { recursive: true, force: true });
@@ -165,14 +185,18 @@ function rates({ records, syncs, seconds }) {
 
 const fmt = (value, digits = 1) => value.toFixed(digits).padStart(10);
 
-console.log("@leveret/wal group commit vs raw writev+fdatasync");
+console.log(
+  SELF_CHECK
+    ? "@leveret/wal bench SELF CHECK: a second raw loop in the WAL's column (expect ~100%)"
+    : "@leveret/wal group commit vs raw writev+fdatasync",
+);
 console.log(
   `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "unknown"}), ${os.platform()} ${os.release()}`,
 );
 console.log(`dir ${baseDir}`);
 console.log(`mount ${mountOf(baseDir)}`);
 console.log(
-  `record payload ${RECORD_PAYLOAD_BYTES} B, fsync "always", WAL prefillBytes ${PREFILL_BYTES ?? "default (4 MiB)"}, ${SECONDS_PER_CASE} s per case, WAL and raw alternating in ${SLICE_MS} ms slices\n`,
+  `record payload ${RECORD_PAYLOAD_BYTES} B, fsync "always", WAL prefillBytes ${PREFILL_BYTES ?? "default (4 MiB)"}, CRC-32 by ${crc32Implementation}, ${SECONDS_PER_CASE} s per case, WAL and raw alternating in ${SLICE_MS} ms slices (order flipped every round)\n`,
 );
 console.log(
   `${"batch".padStart(6)} | ${"WAL MB/s".padStart(10)} ${"rec/s".padStart(10)} ${"syncs/s".padStart(10)} ${"rec/sync".padStart(10)} | ${"raw MB/s".padStart(10)} ${"rec/s".padStart(10)} ${"syncs/s".padStart(10)} | ${"WAL/raw".padStart(8)}`,

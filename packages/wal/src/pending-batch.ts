@@ -104,15 +104,18 @@ export class PendingBatch {
     } else {
       for (const part of payload as readonly Buffer[]) this.#addPart(chunk, part);
     }
-    // The header (still unwritten: its run is not issued before the batch is) takes the checksum. When
-    // every part was copied right behind it in the same arena, one CRC call covers them all; a record
-    // with a part kept by reference, or split over two arenas, is summed part by part.
-    const payloadStart = header + RECORD_HEADER_BYTES;
-    const contiguous = this.#arena === headerArena && this.#arenaUsed === payloadStart + payloadBytes;
-    const checksum = recordChecksum(
-      type,
-      contiguous ? headerArena.subarray(payloadStart, payloadStart + payloadBytes) : payload,
-    );
+    // The header (still unwritten: its run is not issued before the batch is) takes the checksum. A
+    // single-buffer payload is summed as the caller's buffer, without a view of its copy (a Buffer
+    // object per record for the garbage collector). A payload of several parts copied right behind the
+    // header in the same arena is summed in one call over the copy; any other is summed part by part.
+    let summed: Buffer | readonly Buffer[] = payload;
+    if (!Buffer.isBuffer(payload)) {
+      const payloadStart = header + RECORD_HEADER_BYTES;
+      if (this.#arena === headerArena && this.#arenaUsed === payloadStart + payloadBytes) {
+        summed = headerArena.subarray(payloadStart, payloadStart + payloadBytes);
+      }
+    }
+    const checksum = recordChecksum(type, summed);
     writeRecordHeader(headerArena, header, payloadBytes, checksum, type);
     chunk.recordOffsets.push(position.offset);
     chunk.endOffset += position.length;
