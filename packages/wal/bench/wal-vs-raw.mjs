@@ -23,8 +23,9 @@ const SECONDS_PER_CASE = Number(process.env.BENCH_SECONDS ?? 4);
 const SLICE_MS = 200;
 /** Same rotation size as the WAL's default segment, so both pay for file growth alike. */
 const RAW_FILE_BYTES = 64 * 1024 * 1024;
-/** The WAL's zero-filled window (its cost is paid inside the WAL's measured time); the raw loop has none. */
+/** A second raw loop in the WAL's column: how far the harness itself favours one side. */
 const SELF_CHECK = process.env.BENCH_SELF_CHECK === "1";
+/** The WAL's zero-filled window (its cost is paid inside the WAL's measured time); the raw loop has none. */
 const PREFILL_BYTES =
   process.env.BENCH_PREFILL_BYTES === undefined ? undefined : Number(process.env.BENCH_PREFILL_BYTES);
 
