@@ -36,22 +36,18 @@ export function nativeCrc32(): Crc32 | undefined {
   }
 }
 
-function choose(): { crc32: Crc32; implementation: Crc32Implementation } {
-  const native = nativeCrc32();
-  if (native !== undefined) return { crc32: native, implementation: "@node-rs/crc32" };
-  const fromZlib = zlibCrc32();
-  if (fromZlib !== undefined) return { crc32: fromZlib, implementation: "zlib" };
+function unsupportedRuntime(): never {
   throw new WalError(
     "WAL_UNSUPPORTED_RUNTIME",
     `@leveret/wal needs @node-rs/crc32 for this platform or zlib.crc32 (Node >= 20.15 or >= 22.2); this is Node ${process.version}`,
   );
 }
 
-const chosen = choose();
-const crc32: Crc32 = chosen.crc32;
+const native = nativeCrc32();
+const crc32: Crc32 = native ?? zlibCrc32() ?? unsupportedRuntime();
 
 /** Which implementation this process computes checksums with (for logs and benchmarks). */
-export const crc32Implementation: Crc32Implementation = chosen.implementation;
+export const crc32Implementation: Crc32Implementation = native !== undefined ? "@node-rs/crc32" : "zlib";
 
 /** crc32 of the single type byte, one per type, so a record checksum starts without an allocation. */
 const typeSeeds: readonly number[] = Array.from({ length: 256 }, (_, type) => crc32(Uint8Array.of(type), 0));
