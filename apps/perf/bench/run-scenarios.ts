@@ -1,13 +1,15 @@
 /**
  * `pnpm bench` for the whole broker: starts Leveret with @leveret/testkit (fsync always, a fresh data
- * dir per scenario), runs each standard scenario with leveret-perf in a child process for
- * BENCH_DURATION_S seconds (default 10), and when RABBITMQ_URL is set runs the same scenarios against
- * that RabbitMQ twice, on a classic durable queue and on a quorum queue. Prints the machine, the disk
- * of Leveret's data dir and a Markdown table with each figure side by side and the Leveret/RabbitMQ
- * ratio.
+ * dir per run), runs each standard scenario with leveret-perf in a child process, BENCH_WARMUP_S
+ * seconds of warm-up (default 5, left out of the figures) then BENCH_DURATION_S measured seconds
+ * (default 10), and when RABBITMQ_URL is set runs the same scenarios against that RabbitMQ twice, on a
+ * classic durable queue and on a quorum queue. It does so BENCH_ROUNDS times (default 3), the targets
+ * alternating within each round (rounds.ts). Prints the machine, the disk of Leveret's data dir, a
+ * Markdown table with each cell's median round side by side and the Leveret/RabbitMQ ratio, and every
+ * round's headline figure below it.
  *
- * Environment: BENCH_DURATION_S, RABBITMQ_URL, BENCH_TARGETS (comma list out of leveret,
- * rabbitmq-classic, rabbitmq-quorum; default all that are available).
+ * Environment: BENCH_DURATION_S, BENCH_WARMUP_S, BENCH_ROUNDS, RABBITMQ_URL, BENCH_TARGETS (comma list
+ * out of leveret, rabbitmq-classic, rabbitmq-quorum; default all that are available).
  *
  * Prints figures and never judges them: it exits non-zero only when a run failed or lost a confirmed
  * message, never because something was slow. Runs compiled, from dist/bench/.
@@ -20,6 +22,7 @@ import { makeTempDir, removeTempDir, startBroker } from "@leveret/testkit";
 import { connect } from "amqplib";
 import { formatComparisonTable, type Outcome } from "./comparison-table.js";
 import { describeDisk, describeMachine, type DiskInfo, diskOf, machineInfo } from "./machine-info.js";
+import { formatRounds, medianOutcome } from "./rounds.js";
 import { SCENARIOS, type Scenario } from "./scenarios.js";
 
 /** dist/bench/run-scenarios.js -> bin/leveret-perf.js */
@@ -38,12 +41,26 @@ interface Target {
   acquire(): Promise<{ url: string; release(): Promise<void> }>;
 }
 
-function durationS(): number {
-  const raw = process.env.BENCH_DURATION_S ?? "10";
+/** A number from the environment; a bad one stops the bench before anything runs, naming the variable. */
+function envNumber(name: string, fallback: string, valid: (value: number) => boolean, what: string): number {
+  const raw = process.env[name] ?? fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
-    throw new Error(`BENCH_DURATION_S must be a positive number: ${raw}`);
+  if (raw.trim() === "" || !valid(value)) throw new Error(`${name} must be ${what}: ${raw}`);
   return value;
+}
+
+interface Timing {
+  durationS: number;
+  warmupS: number;
+  rounds: number;
+}
+
+function timing(): Timing {
+  return {
+    durationS: envNumber("BENCH_DURATION_S", "10", (v) => Number.isFinite(v) && v > 0, "a positive number"),
+    warmupS: envNumber("BENCH_WARMUP_S", "5", (v) => Number.isFinite(v) && v >= 0, "a number >= 0"),
+    rounds: envNumber("BENCH_ROUNDS", "3", (v) => Number.isInteger(v) && v >= 1, "a whole number >= 1"),
+  };
 }
 
 function targets(leveretDisks: DiskInfo[]): Target[] {
@@ -115,7 +132,7 @@ function gist(text: string): string {
   return [lines[0] ?? "(no output)", detail].filter((part) => part !== undefined).join(" ... ");
 }
 
-async function runOne(scenario: Scenario, target: Target, seconds: number): Promise<Outcome> {
+async function runOne(scenario: Scenario, target: Target, time: Timing): Promise<Outcome> {
   let lease: { url: string; release(): Promise<void> };
   try {
     lease = await target.acquire();
@@ -123,7 +140,8 @@ async function runOne(scenario: Scenario, target: Target, seconds: number): Prom
     return { kind: "failed", reason: `could not start ${target.name}: ${gist((error as Error).message)}` };
   }
   try {
-    const flags = [...scenario.flags, "--url", lease.url, "--duration", String(seconds)];
+    const flags = [...scenario.flags, "--url", lease.url, "--duration", String(time.durationS)];
+    flags.push("--warmup", String(time.warmupS));
     flags.push("--grace", String(GRACE_S), "--json", "--quiet");
     if (Object.keys(target.queueArgs).length > 0)
       flags.push("--queue-args", JSON.stringify(target.queueArgs));
@@ -145,15 +163,21 @@ async function rabbitVersion(url: string): Promise<string> {
 }
 
 async function main(): Promise<number> {
-  const seconds = durationS();
+  const time = timing();
   const loadAtStart = loadavg()[0]!;
   const leveretDisks: DiskInfo[] = [];
   const chosen = targets(leveretDisks);
-  const results = new Map<string, Outcome>();
-  for (const scenario of SCENARIOS) {
-    for (const target of chosen) {
-      process.stderr.write(`scenario ${scenario.id} on ${target.name} (${seconds} s)...\n`);
-      results.set(`${scenario.id}/${target.name}`, await runOne(scenario, target, seconds));
+  const results = new Map<string, Outcome[]>();
+  for (let round = 1; round <= time.rounds; round++) {
+    for (const scenario of SCENARIOS) {
+      for (const target of chosen) {
+        const what = `${time.warmupS} + ${time.durationS} s`;
+        process.stderr.write(
+          `round ${round}/${time.rounds}: scenario ${scenario.id} on ${target.name} (${what})...\n`,
+        );
+        const key = `${scenario.id}/${target.name}`;
+        results.set(key, [...(results.get(key) ?? []), await runOne(scenario, target, time)]);
+      }
     }
   }
   const lines = [
@@ -167,7 +191,9 @@ async function main(): Promise<number> {
   const rabbitUrl = process.env.RABBITMQ_URL;
   if (rabbitUrl) lines.push(`- RabbitMQ: ${redactUrl(rabbitUrl)}, version ${await rabbitVersion(rabbitUrl)}`);
   lines.push(
-    `- each scenario: ${seconds} s, 1 KB bodies; rates are count / time to the last event of that kind`,
+    `- each run: ${time.warmupS} s of warm-up (not counted), then ${time.durationS} s measured, 1 KB bodies;` +
+      " rates are count / time to the last event of that kind",
+    `- ${time.rounds} round(s), the targets alternating within each; the table shows each cell's median round`,
   );
   lines.push("");
   for (const scenario of SCENARIOS) lines.push(`${scenario.id}. ${scenario.title}`);
@@ -177,11 +203,23 @@ async function main(): Promise<number> {
       scenarios: SCENARIOS,
       targets: chosen.map((t) => t.name),
       baseline: LEVERET,
-      outcome: (scenarioId, target) => results.get(`${scenarioId}/${target}`),
+      outcome: (scenarioId, target) => {
+        const scenario = SCENARIOS.find((s) => s.id === scenarioId) as Scenario;
+        return medianOutcome(results.get(`${scenarioId}/${target}`) ?? [], scenario.metrics[0]!);
+      },
     }),
   );
+  lines.push("", "Every round, in order:", "");
+  for (const scenario of SCENARIOS) {
+    const headline = scenario.metrics[0]!;
+    const runs = chosen.map((t) => ({
+      target: t.name,
+      outcomes: results.get(`${scenario.id}/${t.name}`) ?? [],
+    }));
+    lines.push(`- scenario ${scenario.id}, ${headline.label}: ${formatRounds(headline, runs)}`);
+  }
   process.stdout.write(`${lines.join("\n")}\n`);
-  const bad = [...results.values()].filter((o) => o.kind === "failed" || o.summary.loss.lost > 0);
+  const bad = [...results.values()].flat().filter((o) => o.kind === "failed" || o.summary.loss.lost > 0);
   return bad.length === 0 ? 0 : 1;
 }
 

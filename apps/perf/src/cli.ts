@@ -38,6 +38,7 @@ interface ParsedFlags {
   count?: number;
   rate: number;
   grace: number;
+  warmup: number;
   keep: boolean;
   json: boolean;
   quiet: boolean;
@@ -121,6 +122,12 @@ export function buildProgram(io: CliIo): Command {
       numberFlag,
       10,
     )
+    .option(
+      "--warmup <seconds>",
+      "run the load this long before measuring (rates and latencies leave it out; needs --duration)",
+      numberFlag,
+      0,
+    )
     .option("--keep", "do not delete queues and exchange at start or end", false)
     .option("--json", "print the summary as JSON on stdout (per-second lines go to stderr)", false)
     .option("--quiet", "no per-second lines", false)
@@ -150,6 +157,7 @@ function toOptions(flags: ParsedFlags): PerfOptionsInput {
     countPerProducer: flags.count,
     ratePerS: flags.rate,
     graceS: flags.grace,
+    warmupS: flags.warmup,
     keep: flags.keep,
   };
 }

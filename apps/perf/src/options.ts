@@ -29,7 +29,7 @@ export interface PerfOptions {
   exchangeType: ExchangeType;
   /** Exchange name; `leveret-perf-<type>` when not given. */
   exchange: string;
-  /** Producers stop after this long (seconds), if set. */
+  /** Producers stop after this long (seconds, after the warm-up if there is one), if set. */
   durationS: number | undefined;
   /** Messages per producer, if set. */
   countPerProducer: number | undefined;
@@ -37,6 +37,12 @@ export interface PerfOptions {
   ratePerS: number;
   /** How long consumers may take, after producers stop, to receive every confirmed message. */
   graceS: number;
+  /**
+   * Seconds of load before measuring starts (on top of durationS): rates and latencies count only
+   * what happens after it, so that JIT compilation and heap growth in the client and a freshly started
+   * broker do not weigh on a short run. The loss check still covers every message of the run.
+   */
+  warmupS: number;
   /** Leave queues, exchange and messages alone at start and end. */
   keep: boolean;
 }
@@ -67,6 +73,7 @@ export function resolveOptions(input: PerfOptionsInput): PerfOptions {
     countPerProducer: input.countPerProducer,
     ratePerS: input.ratePerS ?? 0,
     graceS: input.graceS ?? 10,
+    warmupS: input.warmupS ?? 0,
     keep: input.keep ?? false,
   };
   if (options.durationS === undefined && options.countPerProducer === undefined) {
@@ -85,6 +92,7 @@ function validate(o: PerfOptions): void {
   checkInteger("queues", o.queues, 1, 100_000);
   checkNumber("rate", o.ratePerS, 0, Number.MAX_SAFE_INTEGER);
   checkNumber("grace", o.graceS, 0, 86_400);
+  checkNumber("warmup", o.warmupS, 0, 86_400);
   if (o.countPerProducer !== undefined) checkInteger("count", o.countPerProducer, 1, MAX_SEQUENCE + 1);
   if (o.durationS !== undefined) checkNumber("duration", o.durationS, 0.001, 7 * 86_400);
   if (!EXCHANGE_TYPES.includes(o.exchangeType)) {
@@ -93,6 +101,10 @@ function validate(o: PerfOptions): void {
   if (o.producers === 0 && o.consumers === 0) throw usage("nothing to do: --producers and --consumers are 0");
   if (o.producers === 0 && o.durationS === undefined) {
     throw usage("a run without producers ends by time only: give --duration");
+  }
+  if (o.warmupS > 0 && o.durationS === undefined) {
+    // A run by count ends when its messages are out, which may be before the warm-up is over.
+    throw usage("--warmup needs --duration");
   }
   if (o.queuePrefix === "") throw usage("--queue-prefix must not be empty");
   if (typeof o.queueArgs !== "object" || o.queueArgs === null || Array.isArray(o.queueArgs)) {

@@ -164,10 +164,14 @@ async function drive(
   const onExternalStop = () => control.stop.abort();
   hooks.signal?.addEventListener("abort", onExternalStop);
   if (hooks.signal?.aborted) control.stop.abort();
-  stats.markStart();
+  stats.markStart(performance.now(), options.warmupS > 0);
   const ticker = setInterval(() => hooks.onTick?.(stats.snapshot()), TICK_INTERVAL_MS);
+  const warmupTimer =
+    options.warmupS > 0 ? setTimeout(() => stats.beginMeasurement(), options.warmupS * 1000) : undefined;
   const durationTimer =
-    options.durationS === undefined ? undefined : setTimeout(onExternalStop, options.durationS * 1000);
+    options.durationS === undefined
+      ? undefined
+      : setTimeout(onExternalStop, (options.warmupS + options.durationS) * 1000);
   let graceTimer: NodeJS.Timeout | undefined;
   try {
     if (producers.length === 0) await waitOrAbort(control.stop.signal, () => undefined);
@@ -181,6 +185,7 @@ async function drive(
     return { producersDoneAtMs, endedAtMs: performance.now() };
   } finally {
     clearInterval(ticker);
+    clearTimeout(warmupTimer);
     clearTimeout(durationTimer);
     clearTimeout(graceTimer);
     hooks.signal?.removeEventListener("abort", onExternalStop);

@@ -30,6 +30,8 @@ export interface IntervalSnapshot extends Counters {
   /** End-to-end latency of the messages received in this interval, in microseconds. */
   latencyP50Us: number;
   latencyP99Us: number;
+  /** True while the warm-up runs: this interval does not count in the summary. */
+  warmingUp: boolean;
 }
 
 function zeroCounters(): Counters {
@@ -45,6 +47,12 @@ function zeroCounters(): Counters {
   };
 }
 
+function subtract(from: Counters, minus: Counters): Counters {
+  const result = zeroCounters();
+  for (const key of Object.keys(result) as (keyof Counters)[]) result[key] = from[key] - minus[key];
+  return result;
+}
+
 export class PerfStats {
   readonly totals: Counters = zeroCounters();
   /** Publish -> consumer delivery, microseconds, every new message received. */
@@ -56,19 +64,47 @@ export class PerfStats {
   private lastSnapshotAtMs: number;
   /** performance.now() when the load started, and of the last event of each kind, for rates. */
   startedAtMs: number;
+  /** When the measured part began: the end of the warm-up, or the start without one. */
+  measuredFromMs: number;
+  /** The totals when the measured part began (zero without a warm-up). */
+  private baseline: Counters = zeroCounters();
+  private warmingUp = false;
   lastSentAtMs: number | undefined;
   lastConfirmedAtMs: number | undefined;
   lastReceivedAtMs: number | undefined;
 
   constructor(nowMs: number = performance.now()) {
     this.startedAtMs = nowMs;
+    this.measuredFromMs = nowMs;
     this.lastSnapshotAtMs = nowMs;
   }
 
-  /** Restarts the clock (not the counters): called when the producers start, after connections are up. */
-  markStart(nowMs: number = performance.now()): void {
+  /**
+   * Restarts the clock (not the counters): called when the producers start, after connections are up.
+   * With `warmingUp`, nothing counts in the summary until beginMeasurement().
+   */
+  markStart(nowMs: number = performance.now(), warmingUp = false): void {
     this.startedAtMs = nowMs;
+    this.measuredFromMs = nowMs;
     this.lastSnapshotAtMs = nowMs;
+    this.warmingUp = warmingUp;
+  }
+
+  /**
+   * The warm-up is over: from now on rates count from here and the latency histograms start empty.
+   * The totals keep counting the whole run (the loss check needs every message).
+   */
+  beginMeasurement(nowMs: number = performance.now()): void {
+    this.measuredFromMs = nowMs;
+    this.baseline = { ...this.totals };
+    this.latencyUs.reset();
+    this.confirmLatencyUs.reset();
+    this.warmingUp = false;
+  }
+
+  /** What happened since the measured part began. */
+  measured(): Counters {
+    return subtract(this.totals, this.baseline);
   }
 
   onSent(): void {
@@ -114,16 +150,13 @@ export class PerfStats {
 
   /** The counts since the previous snapshot, and resets the interval latency histogram. */
   snapshot(nowMs: number = performance.now()): IntervalSnapshot {
-    const delta = zeroCounters();
-    for (const key of Object.keys(delta) as (keyof Counters)[]) {
-      delta[key] = this.totals[key] - this.lastSnapshot[key];
-    }
     const result: IntervalSnapshot = {
-      ...delta,
+      ...subtract(this.totals, this.lastSnapshot),
       elapsedS: (nowMs - this.startedAtMs) / 1000,
       intervalS: (nowMs - this.lastSnapshotAtMs) / 1000,
       latencyP50Us: this.intervalLatencyUs.percentile(50),
       latencyP99Us: this.intervalLatencyUs.percentile(99),
+      warmingUp: this.warmingUp,
     };
     this.lastSnapshot = { ...this.totals };
     this.lastSnapshotAtMs = nowMs;

@@ -33,15 +33,21 @@ export interface PerfSummary {
     queueArgs: Record<string, unknown>;
     exchangeType: ExchangeType;
     durationS: number | null;
+    /** Seconds of load before measuring started (not in rates and latencies); 0 without a warm-up. */
+    warmupS: number;
     countPerProducer: number | null;
     ratePerS: number;
   };
-  /** Seconds from the first publish to the end of the drain. */
+  /** Seconds from the first publish to the end of the drain (the warm-up included). */
   elapsedS: number;
   /** Seconds the producers ran (first publish to last confirm they waited for). */
   publishS: number;
+  /** The whole run, warm-up included (what the loss check is about). */
   counts: Counters;
-  /** Each rate is its count over the time from the first publish to the last event of that kind. */
+  /**
+   * Each rate is its count after the warm-up over the time from the end of the warm-up (the first
+   * publish without one) to the last event of that kind.
+   */
   rates: { sentPerS: number; confirmedPerS: number; receivedPerS: number };
   /** Publish to delivery; null when nothing was received. */
   latencyMs: LatencySummary | null;
@@ -86,7 +92,8 @@ export function buildSummary(
   ledger: LossLedger,
   times: RunTimes,
 ): PerfSummary {
-  const since = (atMs: number | undefined) => (atMs === undefined ? undefined : atMs - stats.startedAtMs);
+  const since = (atMs: number | undefined) => (atMs === undefined ? undefined : atMs - stats.measuredFromMs);
+  const measured = stats.measured();
   const checked = o.confirmWindow > 0 && o.consumers > 0 && ledger.checksAnything;
   const lost = checked ? ledger.countLost() : 0;
   return {
@@ -103,6 +110,7 @@ export function buildSummary(
       queueArgs: o.queueArgs,
       exchangeType: o.exchangeType,
       durationS: o.durationS ?? null,
+      warmupS: o.warmupS,
       countPerProducer: o.countPerProducer ?? null,
       ratePerS: o.ratePerS,
     },
@@ -110,9 +118,9 @@ export function buildSummary(
     publishS: (times.producersDoneAtMs - stats.startedAtMs) / 1000,
     counts: { ...stats.totals },
     rates: {
-      sentPerS: ratePerS(stats.totals.sent, since(stats.lastSentAtMs)),
-      confirmedPerS: ratePerS(stats.totals.confirmed, since(stats.lastConfirmedAtMs)),
-      receivedPerS: ratePerS(stats.totals.received, since(stats.lastReceivedAtMs)),
+      sentPerS: ratePerS(measured.sent, since(stats.lastSentAtMs)),
+      confirmedPerS: ratePerS(measured.confirmed, since(stats.lastConfirmedAtMs)),
+      receivedPerS: ratePerS(measured.received, since(stats.lastReceivedAtMs)),
     },
     latencyMs: summarizeLatency(stats.latencyUs),
     confirmLatencyMs: summarizeLatency(stats.confirmLatencyUs),
@@ -161,7 +169,9 @@ export function formatTick(s: IntervalSnapshot): string {
     `confirmed ${per(s.confirmed).padStart(7)}/s`,
     `received ${per(s.received).padStart(7)}/s`,
     latency,
+    s.warmingUp ? "(warm-up)" : "",
   ]
+    .filter((part) => part !== "")
     .join("  ")
     .trimEnd();
 }
@@ -179,7 +189,10 @@ export function formatSummary(summary: PerfSummary): string {
   ];
   const lines = [
     `leveret-perf summary (${summary.url}; ${what.join(", ")})`,
-    `  run:        ${summary.elapsedS.toFixed(2)} s (producers ${summary.publishS.toFixed(2)} s)`,
+    `  run:        ${summary.elapsedS.toFixed(2)} s (producers ${summary.publishS.toFixed(2)} s)` +
+      (settings.warmupS > 0
+        ? `, the first ${settings.warmupS} s a warm-up left out of rates and latencies`
+        : ""),
     `  sent:       ${integer.format(counts.sent)} (${integer.format(rates.sentPerS)} msg/s)`,
     `  confirmed:  ${integer.format(counts.confirmed)} (${integer.format(rates.confirmedPerS)} msg/s)`,
     `  nacked:     ${integer.format(counts.nacked)}`,

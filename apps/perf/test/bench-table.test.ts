@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatComparisonTable, type Outcome } from "../bench/comparison-table.js";
 import { parseDfLine } from "../bench/machine-info.js";
+import { formatRounds, medianOutcome } from "../bench/rounds.js";
 import { SCENARIOS } from "../bench/scenarios.js";
 import type { PerfSummary } from "../src/summary.js";
 
@@ -20,6 +21,7 @@ function summary(receivedPerS: number, p99Ms: number, lost = 0): PerfSummary {
       queueArgs: {},
       exchangeType: "direct",
       durationS: 10,
+      warmupS: 5,
       countPerProducer: null,
       ratePerS: 0,
     },
@@ -86,6 +88,51 @@ describe("bench comparison table", () => {
       outcome: () => ({ kind: "done", summary: summary(1234.6, 1) }),
     });
     expect(table.split("\n")[2]).toBe("| 3 | received msg/s | 1,235 |");
+  });
+
+  it("shows the median round of a cell, and never the flattering side of an even count", () => {
+    const received = SCENARIOS.find((s) => s.id === "2")!.metrics[0]!;
+    const p99 = SCENARIOS.find((s) => s.id === "2")!.metrics[1]!;
+    const runs: Outcome[] = [30_000, 10_000, 20_000].map((rate) => ({
+      kind: "done",
+      summary: summary(rate, rate / 1000),
+    }));
+    const pick = (outcomes: Outcome[], metric = received) => {
+      const chosen = medianOutcome(outcomes, metric);
+      return chosen?.kind === "done" ? metric.pick(chosen.summary) : chosen?.kind;
+    };
+    expect(pick(runs)).toBe(20_000);
+    // Of 10k and 30k, throughput shows the lower; a latency shows the higher.
+    expect(pick([runs[0]!, runs[1]!])).toBe(10_000);
+    expect(pick([runs[0]!, runs[1]!], p99)).toBe(30);
+    expect(medianOutcome([], received)).toBeUndefined();
+  });
+
+  it("never lets good rounds outvote a failed or lossy one", () => {
+    const received = SCENARIOS[1]!.metrics[0]!;
+    const good: Outcome = { kind: "done", summary: summary(20_000, 1) };
+    const lossy: Outcome = { kind: "done", summary: summary(25_000, 1, 2) };
+    const failed: Outcome = { kind: "failed", reason: "boom" };
+    expect(medianOutcome([good, lossy, good], received)).toBe(lossy);
+    expect(medianOutcome([good, good, failed], received)).toBe(failed);
+  });
+
+  it("lists every round's figure per target, in round order", () => {
+    const received = SCENARIOS[1]!.metrics[0]!;
+    const line = formatRounds(received, [
+      {
+        target: "Leveret",
+        outcomes: [12_000, 11_500].map((r) => ({ kind: "done", summary: summary(r, 1) })),
+      },
+      {
+        target: "RabbitMQ",
+        outcomes: [
+          { kind: "failed", reason: "x" },
+          { kind: "done", summary: summary(5_000.4, 1) },
+        ],
+      },
+    ]);
+    expect(line).toBe("Leveret 12,000 / 11,500; RabbitMQ failed / 5,000");
   });
 
   it("names the filesystem from a df -PT line", () => {

@@ -41,6 +41,12 @@ describe("resolveOptions", () => {
     usageError(() => resolveOptions({ producers: 0, consumers: 0 }));
     usageError(() => resolveOptions({ producers: 0, countPerProducer: 10 }));
     usageError(() => resolveOptions({ exchangeType: "headers" as "direct" }));
+    expect(usageError(() => resolveOptions({ warmupS: -1 })).message).toMatch(/--warmup/);
+    // A run by count may end before its warm-up does.
+    expect(usageError(() => resolveOptions({ warmupS: 1, countPerProducer: 10 })).message).toMatch(
+      /--warmup needs --duration/,
+    );
+    expect(resolveOptions({ warmupS: 2 })).toMatchObject({ warmupS: 2, durationS: DEFAULT_DURATION_S });
   });
 
   it("declares durable queues for persistent runs and for quorum queues", () => {

@@ -66,6 +66,39 @@ describe("summary", () => {
     expect(formatSummary(s)).toMatch(/not checked \(no confirms\); 2 sent but not received/);
   });
 
+  it("leaves the warm-up out of rates and latencies but not out of the counts and the loss check", () => {
+    const options = resolveOptions({ durationS: 2, warmupS: 1, confirmWindow: 10 });
+    const stats = new PerfStats(0);
+    stats.markStart(0, true);
+    const ledger = new LossLedger([[0]], new Set([0]));
+    const publish = (seq: number, latencyUs: number) => {
+      ledger.onSent(0, seq);
+      stats.onSent();
+      ledger.onConfirmed(0, seq);
+      stats.onConfirmed(latencyUs);
+      ledger.onReceived(0, 0, seq);
+      stats.onReceived(latencyUs);
+    };
+    // Warm-up: 6 slow messages.
+    for (let seq = 0; seq < 6; seq++) publish(seq, 90_000);
+    expect(formatTick(stats.snapshot(1000))).toMatch(/\(warm-up\)$/);
+    stats.beginMeasurement(1000);
+    // Measured: 4 fast messages in the 2 s that follow.
+    for (let seq = 6; seq < 10; seq++) publish(seq, 1000);
+    stats.lastSentAtMs = 3000;
+    stats.lastConfirmedAtMs = 3000;
+    stats.lastReceivedAtMs = 3000;
+    expect(formatTick(stats.snapshot(2000))).not.toMatch(/warm-up/);
+    const s = buildSummary(options, stats, ledger, { producersDoneAtMs: 3000, endedAtMs: 3000 });
+    expect(s.settings.warmupS).toBe(1);
+    expect(s.counts).toMatchObject({ sent: 10, confirmed: 10, received: 10 });
+    expect(s.rates).toEqual({ sentPerS: 2, confirmedPerS: 2, receivedPerS: 2 });
+    expect(s.latencyMs).toMatchObject({ samples: 4, p99Ms: 1 });
+    expect(s.confirmLatencyMs).toMatchObject({ samples: 4, maxMs: 1 });
+    expect(s.loss).toMatchObject({ checked: true, lost: 0 });
+    expect(formatSummary(s)).toMatch(/the first 1 s a warm-up left out of rates and latencies/);
+  });
+
   it("gives a zero rate for an empty period", () => {
     expect(ratePerS(10, undefined)).toBe(0);
     expect(ratePerS(10, 0)).toBe(0);
