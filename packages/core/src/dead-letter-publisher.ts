@@ -28,7 +28,7 @@ import type { Queue } from "./queue.js";
 /** What the publisher needs from its vhost. */
 export interface DeadLetterHost {
   readonly exchanges: ReadonlyMap<string, Exchange>;
-  route(exchange: Exchange, routingKey: string, headers: Record<string, unknown> | undefined): Queue[];
+  route(exchange: Exchange, routingKey: string, headers: Record<string, unknown> | undefined): readonly Queue[];
   /** Stores (when persistent and durable) and enqueues a routed message. */
   enqueueRouted(message: Message, targets: readonly Queue[]): { stored: boolean };
 }

@@ -34,7 +34,8 @@ export class QueueListTable {
   /** The number of this list, counted as one more reference. */
   acquire(queues: readonly string[]): number {
     if (queues.length === 0) return EMPTY_LIST;
-    const key = queues.join("\u0000");
+    // One queue, the usual case: the key join would make, without the call.
+    const key = queues.length === 1 ? (queues[0] as string) : queues.join("\u0000");
     const known = this.numbers.get(key);
     if (known !== undefined) {
       this.refs[known] = (this.refs[known] as number) + 1;
@@ -63,6 +64,12 @@ export class QueueListTable {
   /** The list without `queueId` (acquired), releasing `list`; the same number if it is not in it. */
   without(list: number, queueId: string): number {
     const queues = this.get(list);
+    if (queues.length === 1) {
+      // A message held by one queue, settled there: no filtered copy to build and look up.
+      if (queues[0] !== queueId) return list;
+      this.release(list);
+      return EMPTY_LIST;
+    }
     if (!queues.includes(queueId)) return list;
     const next = this.acquire(queues.filter((q) => q !== queueId));
     this.release(list);
@@ -71,6 +78,15 @@ export class QueueListTable {
 
   /** The list with `queueId` added at the end (acquired), releasing `list`; the same if it has it. */
   with(list: number, queueId: string): number {
+    if (list === EMPTY_LIST) {
+      // A first delivery: the one-queue list is usually held already, under the queue id as its key.
+      const known = this.numbers.get(queueId);
+      if (known !== undefined && known !== EMPTY_LIST) {
+        this.refs[known] = (this.refs[known] as number) + 1;
+        return known;
+      }
+      return this.acquire([queueId]);
+    }
     const queues = this.get(list);
     if (queues.includes(queueId)) return list;
     const next = this.acquire([...queues, queueId]);

@@ -73,6 +73,12 @@ export class Queue {
   readonly exclusiveOwner: object | undefined;
   readonly arguments: Record<string, unknown>;
   deleted = false;
+  /**
+   * This queue alone, as a routing result and as the list of queue ids a stored message names: shared
+   * and frozen, so that the common publish (one target queue) allocates neither array.
+   */
+  readonly asTargets: readonly Queue[];
+  readonly asIdList: readonly string[];
   /** Called when an auto-delete queue loses its last consumer, or an x-expires lease runs out. */
   onUnused: ((queue: Queue) => void) | undefined;
   /** What its x- arguments ask for. */
@@ -107,6 +113,8 @@ export class Queue {
     private readonly store: MessageStore,
   ) {
     this.id = options.id;
+    this.asTargets = Object.freeze([this]);
+    this.asIdList = Object.freeze([this.id]);
     this.name = options.name;
     this.vhost = options.vhost;
     this.durable = options.durable;

@@ -566,10 +566,11 @@ export class Channel implements ConsumerChannel {
   }
 
   private finishSettle(settled: readonly Unacked[], outcome: "ack" | "requeue" | "drop"): void {
-    const requeues = new Map<Queue, QueueEntry[]>();
+    // Only a requeue needs the per-queue grouping; acks (nearly every settle) allocate no Map.
+    const requeues = outcome === "requeue" ? new Map<Queue, QueueEntry[]>() : undefined;
     for (const { queue, entry, consumer } of settled) {
       if (consumer) consumer.unacked--;
-      if (outcome === "requeue") {
+      if (requeues !== undefined) {
         const list = requeues.get(queue);
         if (list) list.push(entry);
         else requeues.set(queue, [entry]);
@@ -579,7 +580,7 @@ export class Channel implements ConsumerChannel {
         queue.settle(entry);
       }
     }
-    for (const [queue, entries] of requeues) queue.requeue(entries);
+    if (requeues !== undefined) for (const [queue, entries] of requeues) queue.requeue(entries);
     this.resumeDeliveries();
   }
 

@@ -4,24 +4,23 @@
  * commit). Acks completed in the same turn are coalesced: everything below the oldest outstanding
  * sequence number goes out as one `multiple` ack, the rest one by one. Nacks are never coalesced.
  */
+import { OutstandingSeqs } from "./outstanding-seqs.js";
+
 export type SendConfirm = (kind: "ack" | "nack", deliveryTag: number, multiple: boolean) => void;
 
 export class ConfirmTracker {
-  private nextSeq = 1;
-  private readonly outstanding = new Set<number>();
+  private readonly outstanding = new OutstandingSeqs();
   private readyAcks: number[] = [];
   private flushScheduled = false;
 
   constructor(private readonly send: SendConfirm) {}
 
   issue(): number {
-    const seq = this.nextSeq++;
-    this.outstanding.add(seq);
-    return seq;
+    return this.outstanding.issue();
   }
 
   ack(seq: number): void {
-    if (!this.outstanding.delete(seq)) return;
+    if (!this.outstanding.settle(seq)) return;
     this.readyAcks.push(seq);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -34,7 +33,7 @@ export class ConfirmTracker {
   }
 
   nack(seq: number): void {
-    if (!this.outstanding.delete(seq)) return;
+    if (!this.outstanding.settle(seq)) return;
     this.flush();
     this.send("nack", seq, false);
   }
@@ -54,7 +53,7 @@ export class ConfirmTracker {
     if (this.readyAcks.length === 0) return;
     const acks = this.readyAcks.sort((a, b) => a - b);
     this.readyAcks = [];
-    const oldestOutstanding = this.outstanding.values().next().value ?? Number.POSITIVE_INFINITY;
+    const oldestOutstanding = this.outstanding.oldestOutstanding();
     let i = 0;
     while (i < acks.length && (acks[i] as number) < oldestOutstanding) i++;
     // acks[0..i) are all below every outstanding seq: one multiple ack covers them (seqs below them

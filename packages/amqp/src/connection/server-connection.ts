@@ -19,9 +19,7 @@ import type { ReplyToRegistry } from "../channel/reply-to-registry.js";
 import {
   type AmqpMethod,
   decodeMethod,
-  encodeContentHeaderFrameFromPropertyBytes,
   encodeMethodFrame,
-  FRAME_END,
   FrameParser,
   FrameType,
   HEARTBEAT_FRAME,
@@ -34,6 +32,7 @@ import {
 import { toAmqpError } from "../error-map.js";
 import { basicPropertiesCodec } from "../properties-codec.js";
 import type { Authenticator } from "./authenticator.js";
+import { contentFrames } from "./content-frames.js";
 import { decodeCredentials, SUPPORTED_MECHANISMS } from "./sasl.js";
 import { serverProperties } from "./server-properties.js";
 
@@ -174,19 +173,8 @@ export class ServerConnection implements ChannelHost {
   }
 
   sendContent<K extends MethodName>(channel: number, name: K, args: MethodArgs[K], rawProperties: Buffer, body: Buffer): void {
-    this.write(encodeMethodFrame(channel, name, args), false);
-    this.write(encodeContentHeaderFrameFromPropertyBytes(channel, 60, body.length, rawProperties), false);
-    const maxPayload = this.frameMaxBytes - 8;
-    for (let offset = 0; offset < body.length; offset += maxPayload) {
-      const piece = body.subarray(offset, Math.min(body.length, offset + maxPayload));
-      const header = Buffer.allocUnsafe(7);
-      header.writeUInt8(FrameType.Body, 0);
-      header.writeUInt16BE(channel, 1);
-      header.writeUInt32BE(piece.length, 3);
-      this.write(header, false);
-      this.write(piece, false);
-      this.write(FRAME_END_BYTE, false);
-    }
+    const method = encodeMethodFrame(channel, name, args);
+    for (const part of contentFrames(channel, method, rawProperties, body, this.frameMaxBytes)) this.write(part, false);
   }
 
   decodeProperties(raw: Buffer): MessageProperties {
@@ -540,8 +528,5 @@ export class ServerConnection implements ChannelHost {
     this.onClosed(this);
   }
 }
-
-const FRAME_END_BYTE = Buffer.from([FRAME_END]);
-
 
 export { AmqpError };

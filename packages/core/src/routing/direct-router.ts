@@ -10,10 +10,14 @@ import { assert } from "../errors.js";
 import { BindingTable } from "./binding-table.js";
 import type { BindingKey, Router } from "./router.js";
 
+const NO_DESTINATIONS: readonly never[] = Object.freeze([]);
+
 export class DirectRouter<D> implements Router<D> {
   private readonly table = new BindingTable<D>();
   /** routing key -> destinations bound with it; the publish path is one Map lookup. */
   private readonly byRoutingKey = new Map<string, Set<D>>();
+  /** The same, as frozen arrays for lookup(); rebuilt for a key when its bindings change. */
+  private readonly snapshots = new Map<string, readonly D[]>();
 
   get size(): number {
     return this.table.size;
@@ -28,6 +32,7 @@ export class DirectRouter<D> implements Router<D> {
     }
     assert(!destinations.has(destination), "direct index out of step with the binding table");
     destinations.add(destination);
+    this.snapshots.set(routingKey, Object.freeze([...destinations]));
     return true;
   }
 
@@ -49,6 +54,10 @@ export class DirectRouter<D> implements Router<D> {
     for (const destination of destinations) out.add(destination);
   }
 
+  lookup(routingKey: string): readonly D[] {
+    return this.snapshots.get(routingKey) ?? NO_DESTINATIONS;
+  }
+
   bindings(): IterableIterator<BindingKey<D>> {
     return this.table.entries();
   }
@@ -60,6 +69,11 @@ export class DirectRouter<D> implements Router<D> {
   private dropFromIndex(destination: D, routingKey: string): void {
     const destinations = this.byRoutingKey.get(routingKey);
     assert(destinations?.delete(destination) === true, "direct index lost a binding");
-    if (destinations.size === 0) this.byRoutingKey.delete(routingKey);
+    if (destinations.size === 0) {
+      this.byRoutingKey.delete(routingKey);
+      this.snapshots.delete(routingKey);
+    } else {
+      this.snapshots.set(routingKey, Object.freeze([...destinations]));
+    }
   }
 }

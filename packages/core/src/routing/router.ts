@@ -34,6 +34,13 @@ export interface Router<D> {
    * headers table, or undefined when it has none. `out` is never cleared.
    */
   route(routingKey: string, headers: Readonly<Record<string, unknown>> | undefined, out: Set<D>): void;
+  /**
+   * For routers whose answer depends on the routing key alone and is one lookup (direct): the
+   * destinations of `routingKey` as a shared, frozen array, so that a publish costs no Set and no array
+   * of its own. Bindings that change replace the array rather than mutate it; callers must not keep it
+   * past the publish. Absent on routers that cannot answer this way.
+   */
+  lookup?(routingKey: string): readonly D[];
   /** Every binding, in no promised order. Do not bind or unbind while iterating. */
   bindings(): IterableIterator<BindingKey<D>>;
   /** Number of bindings. */
