@@ -37,7 +37,7 @@ export class BodyCache {
   /** A durable message whose body may be dropped: held while it fits, else dropped at once. */
   admit(message: Message): void {
     if (message.body === undefined || this.cached.has(message.id)) return;
-    assert(message.body.length === message.bodySize, `message ${message.id} body length differs from bodySize`);
+    if (message.body.length !== message.bodySize) assert(false, `message ${message.id} body length differs from bodySize`);
     if (this.cachedBytes + message.bodySize > this.budgetBytes) {
       // It would be the newest, and the newest go first: it leaves memory at once. The bodies held stay
       // until their messages are gone, so a backlog keeps its head in memory and its tail on disk.

@@ -32,7 +32,11 @@ export const notAllowed = (message: string) => new CoreError("CORE_NOT_ALLOWED",
 export const notImplemented = (message: string) => new CoreError("CORE_NOT_IMPLEMENTED", message);
 export const resourceError = (message: string) => new CoreError("CORE_RESOURCE_ERROR", message);
 
-/** A broken invariant is a bug: fail loudly instead of limping on with corrupt state. */
+/**
+ * A broken invariant is a bug: fail loudly instead of limping on with corrupt state. On hot paths write
+ * `if (!ok) assert(false, \`…${detail}\`)`: arguments are evaluated before the call, so a template
+ * string passed directly is built on every call, even when the check passes.
+ */
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new CoreError("CORE_INTERNAL_ERROR", `invariant violated: ${message}`);
 }

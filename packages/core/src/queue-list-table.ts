@@ -27,7 +27,7 @@ export class QueueListTable {
 
   get(list: number): readonly string[] {
     const queues = this.lists[list];
-    assert(queues !== undefined && (this.refs[list] as number) > 0, `queue list ${list} is not held`);
+    if (!(queues !== undefined && (this.refs[list] as number) > 0)) assert(false, `queue list ${list} is not held`);
     return queues;
   }
 
@@ -52,7 +52,7 @@ export class QueueListTable {
   release(list: number): void {
     if (list === EMPTY_LIST) return;
     const refs = (this.refs[list] as number) - 1;
-    assert(refs >= 0, `queue list ${list} released more often than acquired`);
+    if (!(refs >= 0)) assert(false, `queue list ${list} released more often than acquired`);
     this.refs[list] = refs;
     if (refs > 0) return;
     this.numbers.delete(this.keys[list] as string);
