@@ -3,6 +3,7 @@ import {
   decodeContentHeader,
   decodeMethod,
   encodeBasicProperties,
+  encodeContentHeaderFrameFromPropertyBytes,
   encodeMethodFrame,
   type Frame,
   FrameParser,
@@ -20,6 +21,8 @@ function framesOf(parts: Buffer[]): Frame[] {
   return frames;
 }
 
+const properties = encodeBasicProperties({ contentType: "text/plain", deliveryMode: 2 });
+
 function deliver(body: Buffer): Buffer[] {
   const method = encodeMethodFrame(3, "basic.deliver", {
     consumerTag: "ctag",
@@ -28,7 +31,6 @@ function deliver(body: Buffer): Buffer[] {
     exchange: "ex",
     routingKey: "rk",
   });
-  const properties = encodeBasicProperties({ contentType: "text/plain", deliveryMode: 2 });
   return contentFrames(3, method, properties, body, FRAME_MAX);
 }
 
@@ -47,6 +49,9 @@ describe("contentFrames", () => {
       const header = decodeContentHeader(frames[1]!.payload);
       expect(header.bodySize).toBe(size);
       expect(header.properties).toMatchObject({ contentType: "text/plain", deliveryMode: 2 });
+      // Byte for byte what the codec's own header encoder makes (the one-buffer form writes it by hand).
+      const encoded = encodeContentHeaderFrameFromPropertyBytes(3, 60, size, properties);
+      expect(frames[1]!.payload.equals(encoded.subarray(7, -1))).toBe(true);
       const bodyFrames = frames.slice(2);
       expect(bodyFrames.every((f) => f.type === FrameType.Body && f.payload.length <= 4096)).toBe(true);
       expect(bodyFrames.length).toBe(Math.ceil(size / 4096));
