@@ -75,7 +75,8 @@ export class Queue {
   deleted = false;
   /**
    * This queue alone, as a routing result and as the list of queue ids a stored message names: shared
-   * and frozen, so that the common publish (one target queue) allocates neither array.
+   * (readonly; not frozen, see Router.lookup), so that the common publish (one target queue) allocates
+   * neither array.
    */
   readonly asTargets: readonly Queue[];
   readonly asIdList: readonly string[];
@@ -113,8 +114,8 @@ export class Queue {
     private readonly store: MessageStore,
   ) {
     this.id = options.id;
-    this.asTargets = Object.freeze([this]);
-    this.asIdList = Object.freeze([this.id]);
+    this.asTargets = [this];
+    this.asIdList = [this.id];
     this.name = options.name;
     this.vhost = options.vhost;
     this.durable = options.durable;

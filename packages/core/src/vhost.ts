@@ -26,7 +26,7 @@ import { assertQueueArgumentsEquivalent, validateQueueDeclaration } from "./queu
 import { validateHeadersBindingArgs } from "./routing/index.js";
 import type { BindingDefinition, MessageStore } from "./store.js";
 
-const NO_QUEUES: readonly Queue[] = Object.freeze([]);
+const NO_QUEUES: readonly Queue[] = [];
 
 function onlyQueues(destinations: Iterable<Destination>): boolean {
   for (const destination of destinations) if (!(destination instanceof Queue)) return false;

@@ -177,13 +177,16 @@ export class WalStore implements MessageStore {
       setImmediate(this.admitDue);
     }
     if (this.notYetDurable.length > 0) {
-      const durable = this.notYetDurable;
-      this.notYetDurable = [];
       this.notYetDurableBytes = 0;
       // Every publish of one group commit shares its promise: one continuation per batch, not per
       // message. Bodies enter the cache only after the sync (before it the record could vanish).
-      if (commit === this.awaitingCommit) this.awaitingAdmission.push(...durable);
-      else {
+      if (commit === this.awaitingCommit) {
+        // The usual case, once per publish: no new array, no spread.
+        for (const message of this.notYetDurable) this.awaitingAdmission.push(message);
+        this.notYetDurable.length = 0;
+      } else {
+        const durable = this.notYetDurable;
+        this.notYetDurable = [];
         this.awaitingCommit = commit;
         this.awaitingAdmission = durable;
         commit.then(

@@ -10,13 +10,13 @@ import { assert } from "../errors.js";
 import { BindingTable } from "./binding-table.js";
 import type { BindingKey, Router } from "./router.js";
 
-const NO_DESTINATIONS: readonly never[] = Object.freeze([]);
+const NO_DESTINATIONS: readonly never[] = [];
 
 export class DirectRouter<D> implements Router<D> {
   private readonly table = new BindingTable<D>();
   /** routing key -> destinations bound with it; the publish path is one Map lookup. */
   private readonly byRoutingKey = new Map<string, Set<D>>();
-  /** The same, as frozen arrays for lookup(); rebuilt for a key when its bindings change. */
+  /** The same, as arrays for lookup(); rebuilt for a key when its bindings change, never mutated. */
   private readonly snapshots = new Map<string, readonly D[]>();
 
   get size(): number {
@@ -32,7 +32,7 @@ export class DirectRouter<D> implements Router<D> {
     }
     assert(!destinations.has(destination), "direct index out of step with the binding table");
     destinations.add(destination);
-    this.snapshots.set(routingKey, Object.freeze([...destinations]));
+    this.snapshots.set(routingKey, [...destinations]);
     return true;
   }
 
@@ -73,7 +73,7 @@ export class DirectRouter<D> implements Router<D> {
       this.byRoutingKey.delete(routingKey);
       this.snapshots.delete(routingKey);
     } else {
-      this.snapshots.set(routingKey, Object.freeze([...destinations]));
+      this.snapshots.set(routingKey, [...destinations]);
     }
   }
 }
