@@ -52,9 +52,7 @@ async function publish(broker: RunningBroker): Promise<number> {
 }
 
 /** Drains the queue, checking order and bodies; samples the broker's RSS meanwhile. */
-async function drain(
-  broker: RunningBroker,
-): Promise<{ elapsedMs: number; peakRssMiB: number; problems: string[] }> {
+async function drain(broker: RunningBroker): Promise<{ elapsedMs: number; peakRssMiB: number; problems: string[] }> {
   const connection = await amqp.connect(broker.url);
   const channel = await connection.createChannel();
   await channel.prefetch(1_000);
@@ -71,8 +69,7 @@ async function drain(
         if (!message) return reject(new Error("consumer cancelled"));
         const index = message.content.readUInt32BE(0);
         if (index !== next && problems.length < 10) problems.push(`expected message ${next}, got ${index}`);
-        if (!message.content.equals(bodyOf(index)) && problems.length < 10)
-          problems.push(`message ${index} body differs`);
+        if (!message.content.equals(bodyOf(index)) && problems.length < 10) problems.push(`message ${index} body differs`);
         next = index + 1;
         if (next % 500 === 0 || next === COUNT) channel.ack(message, true);
         if (next === COUNT) resolve();
