@@ -426,7 +426,7 @@ export class Queue {
   }
 
   private markSettled(entry: ReadyEntry): void {
-    if (!(!entry.settled)) assert(false, `message ${entry.id} settled twice on queue ${this.name}`);
+    if (entry.settled) assert(false, `message ${entry.id} settled twice on queue ${this.name}`);
     entry.settled = true;
     this.unsettledCount--;
   }
