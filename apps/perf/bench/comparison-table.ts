@@ -22,7 +22,8 @@ export interface TableInput {
   outcome(scenarioId: string, target: string): Outcome | undefined;
 }
 
-const grouped = (decimals: number) =>
+/** A number formatter with `decimals` digits and thousands separators, as every figure is printed. */
+export const grouped = (decimals: number) =>
   new Intl.NumberFormat("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 
 /** The table, then one numbered note per distinct failure reason (cells say "failed [n]"). */
@@ -54,7 +55,8 @@ export function formatComparisonTable(input: TableInput): string {
   return [...table, ...(notes.length > 0 ? ["", ...notes] : [])].join("\n");
 }
 
-function figureOf(outcome: Outcome | undefined, metric: Metric): number | undefined {
+/** The figure of a run, or undefined for no run, a failed one, or one that lost messages. */
+export function figureOf(outcome: Outcome | undefined, metric: Metric): number | undefined {
   if (outcome?.kind !== "done" || outcome.summary.loss.lost > 0) return undefined;
   return metric.pick(outcome.summary);
 }

@@ -10,16 +10,8 @@
  *
  * Does not run anything; pure selection and formatting.
  */
-import type { Outcome } from "./comparison-table.js";
+import { figureOf, grouped, type Outcome } from "./comparison-table.js";
 import type { Metric } from "./scenarios.js";
-
-const grouped = (decimals: number) =>
-  new Intl.NumberFormat("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
-
-function figure(outcome: Outcome, metric: Metric): number | undefined {
-  if (outcome.kind !== "done" || outcome.summary.loss.lost > 0) return undefined;
-  return metric.pick(outcome.summary);
-}
 
 /**
  * The outcome the table shows for one cell: a failed run or one that lost messages if there is one
@@ -28,10 +20,10 @@ function figure(outcome: Outcome, metric: Metric): number | undefined {
 export function medianOutcome(outcomes: readonly Outcome[], metric: Metric): Outcome | undefined {
   const bad = outcomes.find((o) => o.kind === "failed" || o.summary.loss.lost > 0);
   if (bad !== undefined) return bad;
-  const measured = outcomes.filter((o) => figure(o, metric) !== undefined);
+  const measured = outcomes.filter((o) => figureOf(o, metric) !== undefined);
   if (measured.length === 0) return outcomes[0];
   const ascending = [...measured].sort(
-    (a, b) => (figure(a, metric) as number) - (figure(b, metric) as number),
+    (a, b) => (figureOf(a, metric) as number) - (figureOf(b, metric) as number),
   );
   const middle = (ascending.length - 1) / 2;
   return ascending[metric.higherIsBetter ? Math.floor(middle) : Math.ceil(middle)];
@@ -46,7 +38,7 @@ export function formatRounds(
   return runs
     .map(({ target, outcomes }) => {
       const figures = outcomes.map((o) => {
-        const value = figure(o, metric);
+        const value = figureOf(o, metric);
         return value === undefined ? (o.kind === "failed" ? "failed" : "n/a") : format.format(value);
       });
       return `${target} ${figures.join(" / ")}`;

@@ -36,11 +36,8 @@ export class QueueListTable {
     if (queues.length === 0) return EMPTY_LIST;
     // One queue, the usual case: the key join would make, without the call.
     const key = queues.length === 1 ? (queues[0] as string) : queues.join("\u0000");
-    const known = this.numbers.get(key);
-    if (known !== undefined) {
-      this.refs[known] = (this.refs[known] as number) + 1;
-      return known;
-    }
+    const known = this.holdKnown(key);
+    if (known !== undefined) return known;
     const list = this.free.pop() ?? this.lists.length;
     this.lists[list] = Object.freeze([...queues]);
     this.keys[list] = key;
@@ -78,19 +75,19 @@ export class QueueListTable {
 
   /** The list with `queueId` added at the end (acquired), releasing `list`; the same if it has it. */
   with(list: number, queueId: string): number {
-    if (list === EMPTY_LIST) {
-      // A first delivery: the one-queue list is usually held already, under the queue id as its key.
-      const known = this.numbers.get(queueId);
-      if (known !== undefined && known !== EMPTY_LIST) {
-        this.refs[known] = (this.refs[known] as number) + 1;
-        return known;
-      }
-      return this.acquire([queueId]);
-    }
+    // A first delivery: the one-queue list is usually held already, under the queue id as its key.
+    if (list === EMPTY_LIST) return this.holdKnown(queueId) ?? this.acquire([queueId]);
     const queues = this.get(list);
     if (queues.includes(queueId)) return list;
     const next = this.acquire([...queues, queueId]);
     this.release(list);
     return next;
+  }
+
+  /** The number of the list held under `key`, counted as one more reference; undefined if none is. */
+  private holdKnown(key: string): number | undefined {
+    const known = this.numbers.get(key);
+    if (known !== undefined) this.refs[known] = (this.refs[known] as number) + 1;
+    return known;
   }
 }
