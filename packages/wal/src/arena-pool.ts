@@ -11,6 +11,7 @@
  * until given back with give(), after which the caller must keep no view of it (the next batch
  * overwrites it). It keeps at most `maxRetained` arenas; the rest are left to the garbage collector.
  */
+import { Buffer } from "node:buffer";
 import { assertWal } from "./errors.js";
 
 /**

@@ -28,6 +28,12 @@ export interface FileIo {
   open(path: string, mode: OpenMode): Promise<number>;
   /** Writes the buffers back to back at `position`. Resolves with the bytes written, which may be short. */
   writev(fd: number, buffers: readonly Buffer[], position: number): Promise<number>;
+  /**
+   * Optional: the same write, done on the calling thread before it returns (and so blocking it). The
+   * WAL uses it for record writes when its writeMode is "inline" (inline-write-policy.ts); without it,
+   * every write goes through `writev`.
+   */
+  writevSync?(fd: number, buffers: readonly Buffer[], position: number): number;
   /** Reads up to `length` bytes at `position` into `buffer[bufferOffset..]`. Resolves with bytes read (0 at EOF). */
   read(fd: number, buffer: Buffer, bufferOffset: number, length: number, position: number): Promise<number>;
   /** Makes the file's data (and its size) durable. */

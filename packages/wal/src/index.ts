@@ -23,6 +23,7 @@ export {
   SEGMENT_HEADER_BYTES,
   segmentFileName,
 } from "./segment-format.js";
+export { COOLDOWN_MS, SLOW_AVERAGE_MS, STALL_MS } from "./inline-write-policy.js";
 export { Wal } from "./wal.js";
 export {
   DEFAULT_FSYNC_INTERVAL_MS,
@@ -39,4 +40,5 @@ export type {
   WalOptions,
   WalState,
   WalStats,
+  WriteMode,
 } from "./wal-types.js";

@@ -15,6 +15,7 @@
  * page cache's behaviour after a failed sync (the WAL never syncs again after one). It copies every
  * buffer it is given; callers keep ownership of theirs.
  */
+import { Buffer } from "node:buffer";
 import * as path from "node:path";
 import type { FileIo, OpenMode } from "./file-io.js";
 
@@ -245,6 +246,22 @@ export class MemoryFileIo implements FileIo {
     } finally {
       this.#writesInFlight -= 1;
     }
+  }
+
+  /**
+   * writev done at once, for the WAL's inline writes. It cannot wait, so it refuses to run while a
+   * write is held or with `latency`: a test that needs writes in flight opens its Wal with writeMode
+   * "thread-pool".
+   */
+  writevSync(fd: number, buffers: readonly Buffer[], position: number): number {
+    if (this.#holds.has("write") || this.#latency !== null) {
+      throw errnoError(
+        "EINVAL",
+        "MemoryFileIo.writevSync cannot hold or delay a write: use the Wal's writeMode \"thread-pool\"",
+      );
+    }
+    const fault = this.#claimFault("write");
+    return this.#applyWrite(fd, Buffer.concat(buffers), position, fault);
   }
 
   #applyWrite(fd: number, data: Buffer, position: number, fault: string | undefined): number {

@@ -1,6 +1,6 @@
 /**
  * FileIo over real files with Node's callback `fs` API (one libuv thread-pool hop per call, no
- * FileHandle objects to allocate or garbage-collect).
+ * FileHandle objects to allocate or garbage-collect), plus `writevSync` for the WAL's inline writes.
  *
  * It does not retry, buffer or cache anything: errors reach the caller with their errno `code`
  * (ENOSPC, EIO…) intact, which the Wal relies on to tell a full disk from a failed sync. Buffers passed
@@ -34,6 +34,10 @@ export class NodeFileIo implements FileIo {
         error ? reject(error) : resolve(bytesWritten),
       );
     });
+  }
+
+  writevSync(fd: number, buffers: readonly Buffer[], position: number): number {
+    return fs.writevSync(fd, buffers, position);
   }
 
   read(fd: number, buffer: Buffer, bufferOffset: number, length: number, position: number): Promise<number> {

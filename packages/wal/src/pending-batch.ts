@@ -12,6 +12,7 @@
  * pool through release(), only once the batch's writes have returned. Reads of a record still in a
  * batch are served from these buffers, as a copy.
  */
+import { Buffer } from "node:buffer";
 import type { ArenaPool } from "./arena-pool.js";
 import { recordChecksum } from "./checksum.js";
 import { assertWal, WalError } from "./errors.js";

@@ -27,6 +27,7 @@
  * It does not decide where records go, nor seal or truncate segments (SegmentWriter does, using
  * `zeroEndOffset`). It owns one zero buffer, shared by every window, that nobody else writes to.
  */
+import { Buffer } from "node:buffer";
 import { assertWal, describeError, isNoSpaceError, WalError } from "./errors.js";
 import type { FileIo } from "./file-io.js";
 import type { WalLogger } from "./wal-types.js";

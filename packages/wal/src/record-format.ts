@@ -14,6 +14,7 @@
  * caller owns. Encoding returns a fresh header buffer or writes into the caller's; decoding returns
  * offsets, never copies.
  */
+import { Buffer } from "node:buffer";
 import { recordChecksum } from "./checksum.js";
 import { WalError } from "./errors.js";
 

@@ -9,6 +9,7 @@
  *
  * It does not read, write or sync. It owns no buffers.
  */
+import { Buffer } from "node:buffer";
 import * as path from "node:path";
 import { assertWal } from "./errors.js";
 import type { FileIo } from "./file-io.js";

@@ -11,6 +11,7 @@
  *
  * It does not read or write files. Encoding returns a fresh buffer; checking reads the caller's.
  */
+import { Buffer } from "node:buffer";
 
 export const SEGMENT_HEADER_BYTES = 16;
 export const SEGMENT_FORMAT_VERSION = 1;

@@ -17,6 +17,7 @@
  * newer format version, rather than guessing. The chunk buffer is its own; payloads handed out are
  * copies that the callback may keep.
  */
+import { Buffer } from "node:buffer";
 import { WalError } from "./errors.js";
 import type { FileIo } from "./file-io.js";
 import { type DecodedRecord, decodeRecord, RECORD_HEADER_BYTES } from "./record-format.js";

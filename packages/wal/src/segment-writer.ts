@@ -16,6 +16,9 @@
  * zero write can never land over a record. Sealing a segment (rotation) and close() cut the zero tail
  * off, durably, before the next segment is created: sealed segments end at their last record.
  *
+ * A write runs on the calling thread (FileIo.writevSync) or on the thread pool as InlineWritePolicy
+ * decides, write by write; either way its outcome is reported asynchronously.
+ *
  * It does not decide when to sync (the Wal's commit policy does) and does not know what records mean.
  * It classifies failures: WAL_NO_SPACE for ENOSPC/EDQUOT on a write or a file creation (nothing else
  * is wrong; the caller rolls back), WAL_SYNC_FAILED for everything else (fatal). It keeps no reference
@@ -23,6 +26,7 @@
  */
 import { assertWal, describeError, isNoSpaceError, WalError, walAssertionError } from "./errors.js";
 import type { FileIo } from "./file-io.js";
+import type { InlineWritePolicy } from "./inline-write-policy.js";
 import { FIRST_ZERO_CHUNK_BYTES, type PrefillSettings, PrefillWindow } from "./prefill-window.js";
 import type { SegmentFileLease, SegmentFiles } from "./segment-files.js";
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES } from "./segment-format.js";
@@ -84,6 +88,8 @@ export class SegmentWriter {
   #dsyncUnavailable = false;
   /** Zeros ahead of the records of the active segment. */
   readonly prefill: PrefillWindow;
+  /** Whether a write runs on the calling thread or on the thread pool. */
+  readonly inlineWrites: InlineWritePolicy;
 
   private constructor(
     io: FileIo,
@@ -92,8 +98,10 @@ export class SegmentWriter {
     lease: SegmentFileLease | null,
     endOffset: number,
     prefill: PrefillSettings,
+    inlineWrites: InlineWritePolicy,
   ) {
     this.#io = io;
+    this.inlineWrites = inlineWrites;
     this.#files = files;
     this.#activeSegment = segment;
     this.#lease = lease;
@@ -113,9 +121,10 @@ export class SegmentWriter {
     segment: number,
     endOffset: number,
     prefill: PrefillSettings,
+    inlineWrites: InlineWritePolicy,
   ): Promise<SegmentWriter> {
     const lease = await files.acquire(segment);
-    const writer = new SegmentWriter(io, files, segment, lease, endOffset, prefill);
+    const writer = new SegmentWriter(io, files, segment, lease, endOffset, prefill, inlineWrites);
     writer.prefill.moveTo(segment, lease.fd, endOffset, true);
     await writer.#prefillAtOpen(prefill.windowBytes);
     return writer;
@@ -127,8 +136,9 @@ export class SegmentWriter {
     files: SegmentFiles,
     segment: number,
     prefill: PrefillSettings,
+    inlineWrites: InlineWritePolicy,
   ): Promise<SegmentWriter> {
-    const writer = new SegmentWriter(io, files, segment, null, 0, prefill);
+    const writer = new SegmentWriter(io, files, segment, null, 0, prefill, inlineWrites);
     await writer.#createSegment(segment);
     await writer.#prefillAtOpen(prefill.windowBytes);
     return writer;
@@ -512,7 +522,10 @@ export class SegmentWriter {
     this.#highestCreated = segment;
   }
 
-  /** Writes all of `buffers` at `position`, continuing after short writes; `done(error)` once. */
+  /**
+   * Writes all of `buffers` at `position`, continuing after short writes; `done(error)` once, never
+   * synchronously. On the calling thread when the inline-write policy says so and the FileIo can.
+   */
   #writeLoop(
     fd: number,
     buffers: readonly Buffer[],
@@ -521,6 +534,10 @@ export class SegmentWriter {
     done: (error: unknown) => void,
   ): void {
     this.writeCount += 1;
+    if (this.#io.writevSync !== undefined && this.inlineWrites.inline) {
+      this.#writeInline(fd, buffers, position, byteLength, done);
+      return;
+    }
     let writing: Promise<number>;
     try {
       writing = this.#io.writev(fd, buffers, position);
@@ -530,18 +547,50 @@ export class SegmentWriter {
       return;
     }
     writing.then(
-      (written) => {
-        if (!(written > 0 && written <= byteLength)) {
-          done(walAssertionError(`writev returned ${written} of ${byteLength} bytes`));
-        } else if (written < byteLength) {
-          const rest = skipWritten(buffers, written);
-          this.#writeLoop(fd, rest, position + written, byteLength - written, done);
-        } else {
-          done(undefined);
-        }
-      },
+      (written) => this.#continueWrite(fd, buffers, position, byteLength, written, done),
       (error: unknown) => done(error),
     );
+  }
+
+  /** One writevSync, timed for the policy; its outcome is reported from a microtask, as an async one's. */
+  #writeInline(
+    fd: number,
+    buffers: readonly Buffer[],
+    position: number,
+    byteLength: number,
+    done: (error: unknown) => void,
+  ): void {
+    const policy = this.inlineWrites;
+    const started = policy.now();
+    let written: number;
+    try {
+      written = this.#io.writevSync!(fd, buffers, position);
+    } catch (error) {
+      policy.noteInlineWrite(policy.now() - started);
+      queueMicrotask(() => done(error));
+      return;
+    }
+    policy.noteInlineWrite(policy.now() - started);
+    queueMicrotask(() => this.#continueWrite(fd, buffers, position, byteLength, written, done));
+  }
+
+  /** After a write of `written` bytes: done, or the rest of a short write, or a broken FileIo. */
+  #continueWrite(
+    fd: number,
+    buffers: readonly Buffer[],
+    position: number,
+    byteLength: number,
+    written: number,
+    done: (error: unknown) => void,
+  ): void {
+    if (!(written > 0 && written <= byteLength)) {
+      done(walAssertionError(`writev returned ${written} of ${byteLength} bytes`));
+    } else if (written < byteLength) {
+      const rest = skipWritten(buffers, written);
+      this.#writeLoop(fd, rest, position + written, byteLength - written, done);
+    } else {
+      done(undefined);
+    }
   }
 
   /** #writeLoop for the rare paths (segment headers), as a promise of classified failures. */

@@ -10,7 +10,7 @@ import type { FileIo } from "./file-io.js";
 import { NodeFileIo } from "./node-file-io.js";
 import { RECORD_HEADER_BYTES } from "./record-format.js";
 import { SEGMENT_HEADER_BYTES } from "./segment-format.js";
-import type { FsyncPolicy, WalLogger, WalOptions, WalState } from "./wal-types.js";
+import type { FsyncPolicy, WalLogger, WalOptions, WalState, WriteMode } from "./wal-types.js";
 
 export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
 /** Tiny segments are allowed so that tests can rotate every few records. */
@@ -44,6 +44,7 @@ export interface WalConfig {
   fsyncIntervalMs: number;
   maxBatchesInFlight: number;
   prefillBytes: number;
+  writeMode: WriteMode;
   io: FileIo;
   logger: WalLogger;
   onStateChange: ((state: WalState) => void) | undefined;
@@ -80,6 +81,10 @@ export function resolveWalConfig(options: WalOptions): WalConfig {
   if (fsync !== "always" && fsync !== "batch" && fsync !== "none") {
     throw invalid(`WalOptions.fsync must be "always", "batch" or "none", got ${String(fsync)}`);
   }
+  const writeMode = options.writeMode ?? "inline";
+  if (writeMode !== "inline" && writeMode !== "thread-pool") {
+    throw invalid(`WalOptions.writeMode must be "inline" or "thread-pool", got ${String(writeMode)}`);
+  }
   return {
     dir: path.resolve(options.dir),
     segmentSizeBytes: checkedInteger(
@@ -111,6 +116,7 @@ export function resolveWalConfig(options: WalOptions): WalConfig {
       0,
       MAX_PREFILL_BYTES,
     ),
+    writeMode,
     io: options.fileIo ?? new NodeFileIo(),
     logger: options.logger ?? consoleLogger,
     onStateChange: options.onStateChange,

@@ -23,9 +23,11 @@
  * batch (into reused arenas); larger ones are referenced, not copied, until the batch holding them is
  * written: do not modify them before commit() settles. Buffers it returns (read, replay) are the caller's.
  */
+import { Buffer } from "node:buffer";
 import * as path from "node:path";
 import { ArenaPool } from "./arena-pool.js";
 import { assertWal, describeError, WalError } from "./errors.js";
+import { InlineWritePolicy } from "./inline-write-policy.js";
 import type { FileIo } from "./file-io.js";
 import { PendingBatch } from "./pending-batch.js";
 import {
@@ -94,8 +96,11 @@ async function startWriter(
     logger: config.logger,
   };
   try {
-    if (last === undefined) return await SegmentWriter.createFirst(config.io, files, segment, prefill);
-    return await SegmentWriter.resume(config.io, files, segment, last.sizeBytes, prefill);
+    const inlineWrites = new InlineWritePolicy(config.writeMode, config.logger);
+    if (last === undefined) {
+      return await SegmentWriter.createFirst(config.io, files, segment, prefill, inlineWrites);
+    }
+    return await SegmentWriter.resume(config.io, files, segment, last.sizeBytes, prefill, inlineWrites);
   } catch (error) {
     throw new WalError(
       "WAL_DIR_UNUSABLE",
@@ -396,6 +401,7 @@ export class Wal {
       appendedRecords: this.#appendedRecords,
       syncs: this.#recoverySyncs + this.#writer.syncCount,
       writes: this.#writer.writeCount,
+      inlineWrites: this.#writer.inlineWrites.inlineWrites,
       prefillWrites: this.#writer.prefill.zeroWrites,
       prefillBytes: this.#writer.prefill.zeroBytes,
     };

@@ -36,8 +36,9 @@ class LateCopyFileIo extends MemoryFileIo {
   }
 }
 
+/** Asynchronous writes: these tests keep batches in flight (held or delayed writes). */
 function options(io: MemoryFileIo, extra: Partial<WalOptions> = {}): WalOptions {
-  return { dir: DIR, fileIo: io, logger: recordingLogger(), ...extra };
+  return { dir: DIR, fileIo: io, logger: recordingLogger(), writeMode: "thread-pool", ...extra };
 }
 
 async function replayPayloads(io: MemoryFileIo, extra: Partial<WalOptions> = {}): Promise<Buffer[]> {

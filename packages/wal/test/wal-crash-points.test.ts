@@ -8,13 +8,16 @@
  * finish out of order: a later batch can be durable while an earlier one is still unwritten when the
  * crash comes, and recovery must then cut the later one off, whose commit must not have resolved.
  *
+ * Record writes run on the calling thread (writeMode "inline", the default) except in the overlapping
+ * cases and those marked "thread-pool", where they go through the asynchronous writev.
+ *
  * The "prefill" cases use a prefill window much smaller than a segment, so that background zero-fills,
  * record writes held behind them, rotations and the sealing truncation of the zero tail all happen many
  * times, and each of their I/O calls is a crash point too. Recovery must never report corruption for a
  * zero tail, in the last segment or a sealed one.
  */
 import { describe, expect, it } from "vitest";
-import { type FsyncPolicy, MemoryFileIo, Wal } from "../src/index.js";
+import { type FsyncPolicy, MemoryFileIo, Wal, type WriteMode } from "../src/index.js";
 import { collector, payloadFor, recordingLogger } from "./helpers.js";
 
 const DIR = "/data/wal";
@@ -28,6 +31,9 @@ interface WorkloadResult {
   /** The Wal's own counts just before close (record syncs exclude zero-fill syncs). */
   syncs: number;
   prefillWrites: number;
+  /** Record and header writes, and how many of them ran on the calling thread. */
+  writes: number;
+  inlineWrites: number;
 }
 
 /** Deterministic pseudo-random sequence, so that every run issues the same I/O calls up to the crash. */
@@ -47,10 +53,18 @@ async function yieldTimes(times: number): Promise<void> {
 async function runWorkload(
   io: MemoryFileIo,
   fsync: FsyncPolicy,
-  turnOneIn = 3,
-  prefillBytes?: number,
+  turnOneIn: number,
+  prefillBytes: number | undefined,
+  writeMode: WriteMode,
 ): Promise<WorkloadResult> {
-  const result: WorkloadResult = { appended: [], committed: 0, syncs: 0, prefillWrites: 0 };
+  const result: WorkloadResult = {
+    appended: [],
+    committed: 0,
+    syncs: 0,
+    prefillWrites: 0,
+    writes: 0,
+    inlineWrites: 0,
+  };
   let wal: Wal;
   try {
     wal = await Wal.open(
@@ -61,6 +75,7 @@ async function runWorkload(
         fsync,
         fsyncIntervalMs: 0,
         ...(prefillBytes === undefined ? {} : { prefillBytes }),
+        writeMode,
         logger: recordingLogger(),
       },
       () => {},
@@ -93,7 +108,12 @@ async function runWorkload(
       if (next(turnOneIn) === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     await Promise.all(commits);
-    ({ syncs: result.syncs, prefillWrites: result.prefillWrites } = wal.stats());
+    ({
+      syncs: result.syncs,
+      prefillWrites: result.prefillWrites,
+      writes: result.writes,
+      inlineWrites: result.inlineWrites,
+    } = wal.stats());
     await wal.close();
     result.committed = result.appended.length; // close() resolved: everything is durable
   } catch {
@@ -104,11 +124,16 @@ async function runWorkload(
   return result;
 }
 
-async function checkRecovery(io: MemoryFileIo, workload: WorkloadResult, label: string): Promise<void> {
+async function checkRecovery(
+  io: MemoryFileIo,
+  workload: WorkloadResult,
+  label: string,
+  writeMode: WriteMode,
+): Promise<void> {
   const replay = collector();
   const logger = recordingLogger();
   const wal = await Wal.open(
-    { dir: DIR, fileIo: io, segmentSizeBytes: SEGMENT_SIZE_BYTES, logger },
+    { dir: DIR, fileIo: io, segmentSizeBytes: SEGMENT_SIZE_BYTES, writeMode, logger },
     replay.onRecord,
   );
   const errors = logger.entries.filter((entry) => entry.level === "error");
@@ -143,6 +168,8 @@ interface CrashCase {
   overlapping: boolean;
   /** undefined: the default window (larger than these segments, so each is zero-filled whole at once). */
   prefillBytes?: number;
+  /** Forced for overlapping cases (MemoryFileIo's latency needs asynchronous writes); else "inline". */
+  writeMode?: WriteMode;
 }
 
 const CASES: readonly CrashCase[] = [
@@ -157,6 +184,8 @@ const CASES: readonly CrashCase[] = [
   { fsync: "always", dsync: false, overlapping: false, prefillBytes: 64 },
   { fsync: "always", dsync: true, overlapping: true, prefillBytes: 64 },
   { fsync: "always", dsync: false, overlapping: true, prefillBytes: 96 },
+  { fsync: "always", dsync: true, overlapping: false, writeMode: "thread-pool" },
+  { fsync: "batch", dsync: false, overlapping: false, prefillBytes: 64, writeMode: "thread-pool" },
 ];
 
 function memoryIo(dsync: boolean, overlapping: boolean): MemoryFileIo {
@@ -164,13 +193,14 @@ function memoryIo(dsync: boolean, overlapping: boolean): MemoryFileIo {
 }
 
 describe("crash at every I/O call", () => {
-  for (const { fsync, dsync, overlapping, prefillBytes } of CASES) {
+  for (const { fsync, dsync, overlapping, prefillBytes, writeMode: chosenMode } of CASES) {
+    const writeMode: WriteMode = overlapping ? "thread-pool" : (chosenMode ?? "inline");
     const prefill = prefillBytes === undefined ? "" : `, prefill window ${prefillBytes} B`;
-    const title = `keeps every committed record under fsync "${fsync}", ${dsync ? "with" : "without"} O_DSYNC${overlapping ? ", batches overlapping" : ""}${prefill}`;
+    const title = `keeps every committed record under fsync "${fsync}", ${dsync ? "with" : "without"} O_DSYNC${overlapping ? ", batches overlapping" : ""}${prefill}, ${writeMode} writes`;
     it(title, async () => {
       const reference = memoryIo(dsync, overlapping);
       const turnOneIn = overlapping ? 1 : 3;
-      const full = await runWorkload(reference, fsync, turnOneIn, prefillBytes);
+      const full = await runWorkload(reference, fsync, turnOneIn, prefillBytes, writeMode);
       expect(full.committed).toBe(RECORDS);
       const mutations = reference.counters.mutations;
       expect(mutations).toBeGreaterThan(40);
@@ -181,6 +211,9 @@ describe("crash at every I/O call", () => {
         expect(reference.counters.truncates).toBeGreaterThan(3); // zero tails cut at sealing
       } else expect(full.prefillWrites).toBe(0);
       if (overlapping) expect(reference.counters.peakWritesInFlight).toBeGreaterThan(1);
+      // Every record write took the path the case names (headers count as writes too).
+      expect(full.writes).toBeGreaterThan(10);
+      expect(full.inlineWrites).toBe(writeMode === "inline" ? full.writes : 0);
 
       let crashesWithLoss = 0;
       for (let crashAt = 1; crashAt <= mutations + 1; crashAt += 1) {
@@ -188,11 +221,11 @@ describe("crash at every I/O call", () => {
           const io = memoryIo(dsync, overlapping);
           const options = tear === undefined ? {} : { tearLastWrite: true, seed: crashAt * 10 + tear };
           if (crashAt <= mutations) io.crashAtMutation(crashAt, options);
-          const workload = await runWorkload(io, fsync, turnOneIn, prefillBytes);
+          const workload = await runWorkload(io, fsync, turnOneIn, prefillBytes, writeMode);
           if (crashAt > mutations) io.crash(options);
           else expect(io.counters.mutations).toBeGreaterThanOrEqual(crashAt);
           if (workload.committed < workload.appended.length) crashesWithLoss += 1;
-          await checkRecovery(io, workload, `crash at call ${crashAt}, tear ${tear ?? "none"}`);
+          await checkRecovery(io, workload, `crash at call ${crashAt}, tear ${tear ?? "none"}`, writeMode);
         }
       }
       expect(crashesWithLoss).toBeGreaterThan(0); // the crashes did cut workloads short

@@ -68,7 +68,10 @@ describe("disk full (ENOSPC / EDQUOT)", () => {
 
   it("voids records appended while the failing batch was in flight", async () => {
     const io = new MemoryFileIo();
-    const wal = await Wal.open({ dir: DIR, fileIo: io, logger: recordingLogger() }, () => {});
+    const wal = await Wal.open(
+      { dir: DIR, fileIo: io, logger: recordingLogger(), writeMode: "thread-pool" },
+      () => {},
+    );
     io.failNextWrite("ENOSPC");
     const release = io.holdNext("write");
     wal.append(1, payloadFor(0, 10));

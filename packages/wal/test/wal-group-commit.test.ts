@@ -64,7 +64,10 @@ describe("group commit", () => {
 
   it("puts appends that arrive during a sync into the next batch, started right after", async () => {
     const io = new MemoryFileIo();
-    const wal = await Wal.open({ dir: "/wal", fileIo: io, logger: recordingLogger() }, () => {});
+    const wal = await Wal.open(
+      { dir: "/wal", fileIo: io, logger: recordingLogger(), writeMode: "thread-pool" },
+      () => {},
+    );
     const before = { ...io.counters };
     const release = io.holdNext("write");
     wal.append(1, payloadFor(0, 10));

@@ -9,8 +9,9 @@ import { collector, payloadFor, recordingLogger } from "./helpers.js";
 
 const DIR = "/wal";
 
+/** Asynchronous writes: these tests keep batches in flight (held or delayed writes). */
 function options(io: MemoryFileIo, extra: Partial<WalOptions> = {}): WalOptions {
-  return { dir: DIR, fileIo: io, logger: recordingLogger(), ...extra };
+  return { dir: DIR, fileIo: io, logger: recordingLogger(), writeMode: "thread-pool", ...extra };
 }
 
 async function nextTurn(): Promise<void> {
