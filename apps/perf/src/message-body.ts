@@ -15,6 +15,8 @@
  * may still hold it in its write queue after publish() returns, so a body is never reused).
  * readHeader() only reads from the caller's buffer and keeps no reference to it.
  */
+import { Buffer } from "node:buffer";
+
 
 export const HEADER_SIZE_BYTES = 16;
 /** Sequences are u32 on the wire. */

@@ -7,6 +7,7 @@
  * amqplib, pika and the CLI tools send by default); a content-type no codec claims is an error,
  * because guessing would hand the application a value of the wrong type.
  */
+import { Buffer } from "node:buffer";
 import { type Codec, jsonCodec, mediaTypeOf, msgpackCodec, rawCodec, textCodec } from "./codec.js";
 import { CodecError, InvalidArgumentError } from "./errors.js";
 

@@ -8,6 +8,7 @@
  * which it never rewrites); `decode` may return a view of the content buffer (the raw codec does), so
  * the decoded value lives as long as the message it came from.
  */
+import { Buffer } from "node:buffer";
 import { Packr } from "msgpackr";
 
 export interface Codec<T = unknown> {

@@ -9,6 +9,7 @@
  * records it in `pendingVhostPurges`; the broker deletes the vhost's queues and exchanges from its log
  * at its next start and then calls purgeDone().
  */
+import { Buffer } from "node:buffer";
 import { notAllowed, notFound, preconditionFailed } from "./errors.js";
 import {
   DEFAULT_HASHING_ALGORITHM,

@@ -19,6 +19,8 @@
  * Not here: routing the message or storing it (DeadLetterPublisher), rewriting the wire bytes (the
  * adapter's PropertiesCodec).
  */
+import { Buffer } from "node:buffer";
+
 
 export type DeadLetterReason = "rejected" | "expired" | "maxlen" | "delivery_limit";
 

@@ -2,6 +2,7 @@
  * RabbitMQ's rule for re-declaring an entity: the declaration must match the existing one, or the
  * channel is closed with 406 naming the first property that differs.
  */
+import { Buffer } from "node:buffer";
 import { preconditionFailed } from "./errors.js";
 
 export function assertEquivalent(

@@ -10,6 +10,7 @@
  *
  * Not here: who the users are (access-control.ts). Buffers are local to each call.
  */
+import { Buffer } from "node:buffer";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** RabbitMQ's module names (the `hashing_algorithm` of a definitions export) and their digests. */

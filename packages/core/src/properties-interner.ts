@@ -10,6 +10,7 @@
  * never kept, and nobody may mutate what it returns.
  */
 
+import { Buffer } from "node:buffer";
 import type { MessageProperties } from "./message.js";
 
 /** Distinct values kept per kind; a workload with more distinct values pays one copy each. */

@@ -13,6 +13,7 @@
  * name is inferred from the value (integers get the smallest signed type that holds them, which is
  * what amqplib sends).
  */
+import { Buffer } from "node:buffer";
 import { preconditionFailed } from "./errors.js";
 
 export type QueueType = "classic" | "quorum";

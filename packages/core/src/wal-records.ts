@@ -21,6 +21,7 @@
  * Buffers: encodeMessageRecord returns a fresh header and the caller's properties and body, uncopied;
  * decodeMessageRecord returns views into the payload it is given.
  */
+import { Buffer } from "node:buffer";
 import { Packr } from "msgpackr";
 
 export const DefinitionRecord = {

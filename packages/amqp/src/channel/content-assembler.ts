@@ -3,6 +3,7 @@
  * arrives in one frame is copied once into a buffer of its own (so a retained message never pins the
  * socket's 64 KiB read chunk); a body in many frames is copied once into a buffer of the announced size.
  */
+import { Buffer } from "node:buffer";
 import { protocolError } from "../amqp-error.js";
 
 export interface PendingPublish {

@@ -2,6 +2,8 @@
  * Sender-selected distribution (RabbitMQ's CC and BCC headers): a message is routed with its routing
  * key plus every key listed in CC and BCC; BCC is removed before the message reaches any consumer.
  */
+import { Buffer } from "node:buffer";
+
 export interface SenderSelected {
   extraRoutingKeys: string[];
   hasBcc: boolean;

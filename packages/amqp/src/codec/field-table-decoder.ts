@@ -11,7 +11,7 @@
 // Buffers: decoded values never alias the input: strings are decoded, 'x' arrays and non-UTF-8
 // strings are copied, so the input chunk can be released or reused at once.
 
-import { isUtf8 } from "node:buffer";
+import { Buffer, isUtf8 } from "node:buffer";
 import { syntaxError } from "./codec-error.js";
 import {
   Decimal,

@@ -11,6 +11,7 @@
 // empty table, nesting beyond MAX_FIELD_NESTING_DEPTH (or a cycle) is refused, and so is any
 // number that does not fit its type. All refusals are AmqpCodecError AMQP_ENCODE_ERROR.
 
+import { Buffer } from "node:buffer";
 import { encodeError } from "./codec-error.js";
 import { MAX_FIELD_NESTING_DEPTH } from "./field-table-decoder.js";
 import {

@@ -22,6 +22,7 @@
 // `fieldValueToJs` turns a decoded value into plain JS for code that only wants to read it.
 // Nothing in this module touches buffers except that a RawLongString owns its bytes.
 
+import { Buffer } from "node:buffer";
 import { encodeError } from "./codec-error.js";
 
 /** The numeric type tags that need a wrapper to survive a round trip. */

@@ -11,6 +11,7 @@
 // Buffers: every returned frame is a fresh buffer that copies the payload (the API returns whole
 // frames); HEARTBEAT_FRAME is shared and must not be written to.
 
+import { Buffer } from "node:buffer";
 import { encodeError } from "./codec-error.js";
 import { FRAME_END, FrameType } from "../generated/protocol.js";
 import { checkUint, FRAME_HEADER_SIZE, WireWriter } from "./wire-writer.js";

@@ -15,6 +15,7 @@
 // byteOffset into a larger ArrayBuffer: indexing a Buffer is already relative to its view, so
 // nothing here touches `buf.buffer` directly.
 
+import { Buffer } from "node:buffer";
 import { syntaxError } from "./codec-error.js";
 
 const TWO_POW_32 = 0x1_0000_0000;

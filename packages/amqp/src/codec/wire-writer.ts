@@ -12,6 +12,7 @@
 // Buffers come from Buffer.allocUnsafe, so small frames share Node's pool; every byte is written
 // before the buffer leaves this module.
 
+import { Buffer } from "node:buffer";
 import { encodeError } from "./codec-error.js";
 
 /** Bytes before a frame's payload: type u8, channel u16, payload size u32. */

@@ -3,6 +3,7 @@
  * AccessControlAuthenticator); the default here knows one user, guest/guest, who (as in RabbitMQ) may
  * connect only from a loopback address and may do anything.
  */
+import { Buffer } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
 import { type ResourceAccess, unrestrictedAccess } from "@leveret/core";
 

@@ -10,6 +10,7 @@
  *
  * Buffers: the returned parts may reference `body`, which must not change until they are written.
  */
+import { Buffer } from "node:buffer";
 import { ClassId, encodeContentHeaderFrameFromPropertyBytes, FRAME_END, FrameType } from "../codec/index.js";
 
 /** Bodies up to this size are copied into the one buffer of their delivery. */

@@ -3,6 +3,7 @@
  * (RFC 4616: authzid NUL authcid NUL password) and AMQPLAIN (a field table with LOGIN and PASSWORD,
  * sent without its length prefix).
  */
+import { Buffer } from "node:buffer";
 import { protocolError } from "../amqp-error.js";
 import { decodeTable } from "../codec/index.js";
 

@@ -10,6 +10,7 @@
  * Buffers: frames handed to channels are slices of the socket's chunk, valid only during the call;
  * channels copy what they keep.
  */
+import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import type { Broker, MessageProperties, ResourceAccess, VHost } from "@leveret/core";
 import { AmqpError, protocolError } from "../amqp-error.js";

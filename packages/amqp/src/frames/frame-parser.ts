@@ -23,6 +23,7 @@
 // protocol header, the parser ignores all further input: the connection is being closed, and
 // bytes after a broken frame have no meaning.
 
+import { Buffer } from "node:buffer";
 import assert from "node:assert/strict";
 import { type AmqpCodecError, frameError } from "../codec/codec-error.js";
 import { FRAME_END, FrameType } from "../generated/protocol.js";

@@ -16,6 +16,8 @@
  *
  * Buffers: Buffer and Uint8Array values are compared by content and never kept or modified.
  */
+import { Buffer } from "node:buffer";
+
 
 export const X_MATCH_MODES = ["all", "any", "all-with-x", "any-with-x"] as const;
 export type XMatchMode = (typeof X_MATCH_MODES)[number];
