@@ -23,6 +23,7 @@ function buildProgram(): Command {
     .option("--fsync <policy>", "always | batch | none (env LEVERET_FSYNC; default always)")
     .option("--fsync-interval-ms <ms>", "with --fsync batch: longest wait before a sync (default 10)")
     .option("--segment-size-bytes <bytes>", "log segment size (default 67108864)")
+    .option("--wal-write-mode <mode>", "inline | thread-pool: where log writes run (default inline)")
     .option("--body-cache-bytes <bytes>", "message bodies kept in memory; the rest stay on disk (default 67108864)")
     .option("--frame-max-bytes <bytes>", "largest frame accepted (default 131072)")
     .option("--heartbeat-seconds <s>", "heartbeat proposed to clients; 0 disables (default 60)")

@@ -6,6 +6,8 @@
 import { ConfigError } from "./config-error.js";
 
 export type FsyncPolicy = "always" | "batch" | "none";
+/** Where the log's record writes run (the WAL's writeMode). */
+export type WalWriteMode = "inline" | "thread-pool";
 
 export interface BrokerConfig {
   host: string;
@@ -14,6 +16,7 @@ export interface BrokerConfig {
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   segmentSizeBytes: number;
+  walWriteMode: WalWriteMode;
   /** Bodies of durable messages kept in memory, at most; the rest are read back from the log. */
   bodyCacheBytes: number;
   frameMaxBytes: number;
@@ -56,6 +59,12 @@ const SETTINGS: { [K in keyof BrokerConfig]: Setting<K> } = {
     env: "LEVERET_SEGMENT_SIZE_BYTES",
     fallback: 64 * 1024 * 1024,
     parse: (raw, name) => integer(raw, name, 64 * 1024, 2 ** 31 - 1),
+  },
+  walWriteMode: {
+    flag: "--wal-write-mode",
+    env: "LEVERET_WAL_WRITE_MODE",
+    fallback: "inline",
+    parse: walWriteMode,
   },
   bodyCacheBytes: {
     flag: "--body-cache-bytes",
@@ -144,6 +153,11 @@ function fraction(raw: string, name: string): number {
 function fsyncPolicy(raw: string, name: string): FsyncPolicy {
   if (raw === "always" || raw === "batch" || raw === "none") return raw;
   throw new ConfigError(`${name} must be one of always, batch, none; got '${raw}'`);
+}
+
+function walWriteMode(raw: string, name: string): WalWriteMode {
+  if (raw === "inline" || raw === "thread-pool") return raw;
+  throw new ConfigError(`${name} must be one of inline, thread-pool; got '${raw}'`);
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];

@@ -59,7 +59,9 @@ export async function startLeveret(config: BrokerConfig, logger: Logger): Promis
     fsync: config.fsync,
     fsyncIntervalMs: config.fsyncIntervalMs,
     segmentSizeBytes: config.segmentSizeBytes,
+    walWriteMode: config.walWriteMode,
     bodyCacheBytes: config.bodyCacheBytes,
+    logger,
   });
   store.onFatal((error) => {
     logger.fatal({ err: error }, "storage failed; stopping so that a restart recovers from what is on disk");

@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AmqpServer } from "@leveret/amqp";
 import type { Broker } from "@leveret/core";
-import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 
 export interface MetricsEndpoint {
   readonly port: number;
@@ -56,6 +56,24 @@ export function createMetricsRegistry(broker: Broker, server: AmqpServer): Regis
     registers: [registry],
     collect() {
       this.set(broker.store.stats().corruptRecordsSkipped);
+    },
+  });
+  new Counter({
+    name: "leveret_store_log_writes_total",
+    help: "Record writes to the write-ahead logs since start",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(broker.store.stats().logWrites);
+    },
+  });
+  new Counter({
+    name: "leveret_store_log_inline_writes_total",
+    help: "Record writes done on the event loop (--wal-write-mode inline) rather than on the thread pool",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(broker.store.stats().inlineLogWrites);
     },
   });
   return registry;

@@ -28,6 +28,9 @@ describe("the leveret command", () => {
     const fromEnv = await run([], { LEVERET_FSYNC: "sometimes" });
     expect(fromEnv.code).toBe(1);
     expect(fromEnv.stderr).toMatch(/LEVERET_FSYNC must be one of always, batch, none/);
+    const writeMode = await run(["--wal-write-mode", "async", "--data-dir", "/tmp/unused"]);
+    expect(writeMode.code).toBe(1);
+    expect(writeMode.stderr.trim()).toBe("leveret: --wal-write-mode must be one of inline, thread-pool; got 'async'");
   });
 
   it("stops at once when the port is in use", async () => {

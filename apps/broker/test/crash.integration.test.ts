@@ -84,12 +84,18 @@ async function loadUntilKilled(url: string, queue: string, round: number, killAf
   return log;
 }
 
-describe("kill -9 under load", () => {
-  it(`loses no confirmed message over ${ROUNDS} random crashes`, async () => {
+/** Both places the log's record writes can run: on the event loop (default) and on the thread pool. */
+const WRITE_MODES = [
+  { mode: "inline", rounds: ROUNDS },
+  { mode: "thread-pool", rounds: 3 },
+] as const;
+
+describe.each(WRITE_MODES)("kill -9 under load, $mode log writes", ({ mode, rounds }) => {
+  it(`loses no confirmed message over ${rounds} random crashes`, async () => {
     const dataDir = await makeTempDir("leveret-crash-");
-    let broker = await startBroker({ dataDir });
+    let broker = await startBroker({ dataDir, env: { LEVERET_WAL_WRITE_MODE: mode } });
     const logs: RoundLog[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < rounds; round++) {
       const killAfterMs = 150 + Math.floor(Math.random() * 600);
       const current = broker;
       logs.push(await loadUntilKilled(current.url, `crash-${round}`, round, killAfterMs, () => current.kill()));

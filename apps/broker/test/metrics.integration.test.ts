@@ -2,14 +2,24 @@ import { startBroker } from "@leveret/testkit";
 import { describe, expect, it, vi } from "vitest";
 import { connect, delay, openChannel } from "./support/amqp.js";
 
+async function metricsUrl(broker: { output(): string }): Promise<string> {
+  return vi.waitFor(() => {
+    const match = /metrics on (http:\/\/\S+\/metrics)/.exec(broker.output());
+    if (!match) throw new Error("no metrics line yet");
+    return match[1] as string;
+  });
+}
+
+function figure(text: string, name: string): number {
+  const match = new RegExp(`^${name} (\\d+)$`, "m").exec(text);
+  if (!match) throw new Error(`no ${name} in the metrics`);
+  return Number(match[1]);
+}
+
 describe("Prometheus metrics", () => {
   it("serves connections, queue depths and store figures on GET /metrics", async () => {
     const broker = await startBroker({ args: ["--metrics-port", "0"] });
-    const url = await vi.waitFor(() => {
-      const match = /metrics on (http:\/\/\S+\/metrics)/.exec(broker.output());
-      if (!match) throw new Error("no metrics line yet");
-      return match[1] as string;
-    });
+    const url = await metricsUrl(broker);
     const connection = await connect(broker.url);
     const channel = await openChannel(connection);
     await channel.assertQueue("metered", { durable: true });
@@ -20,9 +30,27 @@ describe("Prometheus metrics", () => {
     expect(text).toMatch(/^leveret_queue_messages_ready\{vhost="\/",queue="metered"\} 3$/m);
     expect(text).toMatch(/^leveret_store_corrupt_records_skipped 0$/m);
     expect(Number(/^leveret_store_disk_bytes (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(100);
+    // Log writes run on the event loop by default (--wal-write-mode inline).
+    expect(figure(text, "leveret_store_log_writes_total")).toBeGreaterThan(0);
+    expect(figure(text, "leveret_store_log_inline_writes_total")).toBe(figure(text, "leveret_store_log_writes_total"));
     expect((await fetch(url.replace("/metrics", "/other"))).status).toBe(404);
     await connection.close();
     // a scraper's keep-alive connection must not hold up shutdown
+    expect(await broker.stop()).toBe(0);
+  });
+
+  it("counts no inline log writes with --wal-write-mode thread-pool", async () => {
+    const broker = await startBroker({ args: ["--metrics-port", "0", "--wal-write-mode", "thread-pool"] });
+    const url = await metricsUrl(broker);
+    const connection = await connect(broker.url);
+    const channel = await openChannel(connection);
+    await channel.assertQueue("pooled", { durable: true });
+    for (let i = 0; i < 3; i++) channel.sendToQueue("pooled", Buffer.from("m"), { persistent: true });
+    await delay(100);
+    const text = await (await fetch(url)).text();
+    expect(figure(text, "leveret_store_log_writes_total")).toBeGreaterThan(0);
+    expect(figure(text, "leveret_store_log_inline_writes_total")).toBe(0);
+    await connection.close();
     expect(await broker.stop()).toBe(0);
   });
 });

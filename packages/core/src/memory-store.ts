@@ -48,7 +48,7 @@ export class MemoryStore implements MessageStore {
   onFatal(_listener: (error: Error) => void): void {}
   onDiskFull(_listener: (full: boolean) => void): void {}
   stats(): StoreStats {
-    return { diskBytes: 0, corruptRecordsSkipped: 0 };
+    return { diskBytes: 0, corruptRecordsSkipped: 0, logWrites: 0, inlineLogWrites: 0 };
   }
   async close(): Promise<void> {}
 }

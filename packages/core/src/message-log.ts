@@ -183,7 +183,7 @@ export class MessageLog {
     return this.wal.idle && this.pendingSettles.size === 0 && this.pendingDelivered.size === 0;
   }
 
-  stats(): MessageLogStats & { corruptRecordsSkipped: number } {
+  stats(): MessageLogStats & { corruptRecordsSkipped: number; writes: number; inlineWrites: number } {
     const wal = this.wal.stats();
     return {
       liveMessages: this.index.size,
@@ -192,6 +192,8 @@ export class MessageLog {
       compactions: this.compactions,
       segmentsDeleted: this.segmentsDeleted,
       corruptRecordsSkipped: wal.corruptRecordsSkipped,
+      writes: wal.writes,
+      inlineWrites: wal.inlineWrites,
     };
   }
 

@@ -88,6 +88,9 @@ export interface StoreStats {
   /** Bytes the store occupies on disk (0 for memory). */
   diskBytes: number;
   corruptRecordsSkipped: number;
+  /** Record writes to the logs since start, and how many of them ran on the event loop (0 for memory). */
+  logWrites: number;
+  inlineLogWrites: number;
 }
 
 export interface MessageStore {

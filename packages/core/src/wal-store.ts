@@ -34,6 +34,8 @@ export interface WalStoreOptions {
   fsync?: FsyncPolicy;
   fsyncIntervalMs?: number;
   segmentSizeBytes?: number;
+  /** Where record writes run (WalOptions.writeMode; default the WAL's, "inline"). */
+  walWriteMode?: WalOptions["writeMode"];
   /** Test hook: file I/O for both logs (e.g. a crash-simulating MemoryFileIo). */
   fileIo?: WalOptions["fileIo"];
   /** Where the logs report corrupt records and I/O trouble (default: console). */
@@ -249,6 +251,8 @@ export class WalStore implements MessageStore {
     return {
       diskBytes: (d?.totalBytes ?? 0) + (m?.diskBytes ?? 0),
       corruptRecordsSkipped: (d?.corruptRecordsSkipped ?? 0) + (m?.corruptRecordsSkipped ?? 0),
+      logWrites: (d?.writes ?? 0) + (m?.writes ?? 0),
+      inlineLogWrites: (d?.inlineWrites ?? 0) + (m?.inlineWrites ?? 0),
     };
   }
 
@@ -278,6 +282,7 @@ export class WalStore implements MessageStore {
     if (name === "definitions") options.prefillBytes = 0;
     if (this.options.fsyncIntervalMs !== undefined) options.fsyncIntervalMs = this.options.fsyncIntervalMs;
     if (this.options.segmentSizeBytes !== undefined) options.segmentSizeBytes = this.options.segmentSizeBytes;
+    if (this.options.walWriteMode !== undefined) options.writeMode = this.options.walWriteMode;
     if (this.options.fileIo !== undefined) options.fileIo = this.options.fileIo;
     if (this.options.logger !== undefined) options.logger = this.options.logger;
     return options;

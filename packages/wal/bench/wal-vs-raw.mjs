@@ -1,8 +1,9 @@
 // Group-commit benchmark: @leveret/wal against a raw writev + fdatasync loop on the same disk.
 // Plain node over the built package (run `pnpm --filter @leveret/wal build` first, or `pnpm bench`).
 // Usage: node bench/wal-vs-raw.mjs [dir] ; BENCH_SECONDS=4 per case by default; BENCH_PREFILL_BYTES sets
-// the WAL's prefillBytes (default: the WAL's default, 4 MiB; 0 = no prefill); BENCH_SELF_CHECK=1 puts a
-// second raw loop in the WAL's place, to show how fair the alternation is. See bench/README.md.
+// the WAL's prefillBytes (default: the WAL's default, 4 MiB; 0 = no prefill); BENCH_WRITE_MODE sets its
+// writeMode ("inline", the default, or "thread-pool"); BENCH_SELF_CHECK=1 puts a second raw loop in the
+// WAL's place, to show how fair the alternation is. See bench/README.md.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -28,6 +29,9 @@ const SELF_CHECK = process.env.BENCH_SELF_CHECK === "1";
 /** The WAL's zero-filled window (its cost is paid inside the WAL's measured time); the raw loop has none. */
 const PREFILL_BYTES =
   process.env.BENCH_PREFILL_BYTES === undefined ? undefined : Number(process.env.BENCH_PREFILL_BYTES);
+
+/** The WAL's writeMode; undefined = its default ("inline"). */
+const WRITE_MODE = process.env.BENCH_WRITE_MODE;
 
 const baseDir = fs.mkdtempSync(path.join(process.argv[2] ?? os.tmpdir(), "leveret-wal-bench-"));
 
@@ -141,7 +145,11 @@ async function runCase(batchSize) {
   const walDir = fs.mkdtempSync(path.join(baseDir, `wal-${batchSize}-`));
   const rawDir = fs.mkdtempSync(path.join(baseDir, `raw-${batchSize}-`));
   const wal = await Wal.open(
-    PREFILL_BYTES === undefined ? { dir: walDir } : { dir: walDir, prefillBytes: PREFILL_BYTES },
+    {
+      dir: walDir,
+      ...(PREFILL_BYTES === undefined ? {} : { prefillBytes: PREFILL_BYTES }),
+      ...(WRITE_MODE === undefined ? {} : { writeMode: WRITE_MODE }),
+    },
     () => {},
   );
   const payloads = Array.from({ length: PAYLOAD_POOL }, (_, i) => payloadFor(i));
@@ -168,11 +176,12 @@ async function runCase(batchSize) {
     }
   }
   rawInWalsPlace?.close();
+  const { writes, inlineWrites } = wal.stats();
   await wal.close();
   raw.close();
   fs.rmSync(walDir, { recursive: true, force: true });
   fs.rmSync(rawDir, { recursive: true, force: true });
-  return { wal: rates(walTotal), raw: rates(rawTotal) };
+  return { wal: rates(walTotal), raw: rates(rawTotal), inlineShare: inlineWrites / Math.max(1, writes) };
 }
 
 function rates({ records, syncs, seconds }) {
@@ -197,17 +206,17 @@ console.log(
 console.log(`dir ${baseDir}`);
 console.log(`mount ${mountOf(baseDir)}`);
 console.log(
-  `record payload ${RECORD_PAYLOAD_BYTES} B, fsync "always", WAL prefillBytes ${PREFILL_BYTES ?? "default (4 MiB)"}, CRC-32 by ${crc32Implementation}, ${SECONDS_PER_CASE} s per case, WAL and raw alternating in ${SLICE_MS} ms slices (order flipped every round)\n`,
+  `record payload ${RECORD_PAYLOAD_BYTES} B, fsync "always", WAL prefillBytes ${PREFILL_BYTES ?? "default (4 MiB)"}, writeMode ${WRITE_MODE ?? "default (inline)"}, CRC-32 by ${crc32Implementation}, ${SECONDS_PER_CASE} s per case, WAL and raw alternating in ${SLICE_MS} ms slices (order flipped every round)\n`,
 );
 console.log(
-  `${"batch".padStart(6)} | ${"WAL MB/s".padStart(10)} ${"rec/s".padStart(10)} ${"syncs/s".padStart(10)} ${"rec/sync".padStart(10)} | ${"raw MB/s".padStart(10)} ${"rec/s".padStart(10)} ${"syncs/s".padStart(10)} | ${"WAL/raw".padStart(8)}`,
+  `${"batch".padStart(6)} | ${"WAL MB/s".padStart(10)} ${"rec/s".padStart(10)} ${"syncs/s".padStart(10)} ${"rec/sync".padStart(10)} | ${"raw MB/s".padStart(10)} ${"rec/s".padStart(10)} ${"syncs/s".padStart(10)} | ${"WAL/raw".padStart(8)} | ${"inline".padStart(6)}`,
 );
 try {
   for (const batchSize of BATCH_SIZES) {
-    const { wal, raw } = await runCase(batchSize);
+    const { wal, raw, inlineShare } = await runCase(batchSize);
     const ratio = wal.mbPerSecond / raw.mbPerSecond;
     console.log(
-      `${String(batchSize).padStart(6)} | ${fmt(wal.mbPerSecond, 2)} ${fmt(wal.recordsPerSecond, 0)} ${fmt(wal.syncsPerSecond, 0)} ${fmt(wal.recordsPerSync)} | ${fmt(raw.mbPerSecond, 2)} ${fmt(raw.recordsPerSecond, 0)} ${fmt(raw.syncsPerSecond, 0)} | ${(ratio * 100).toFixed(0).padStart(7)}%`,
+      `${String(batchSize).padStart(6)} | ${fmt(wal.mbPerSecond, 2)} ${fmt(wal.recordsPerSecond, 0)} ${fmt(wal.syncsPerSecond, 0)} ${fmt(wal.recordsPerSync)} | ${fmt(raw.mbPerSecond, 2)} ${fmt(raw.recordsPerSecond, 0)} ${fmt(raw.syncsPerSecond, 0)} | ${(ratio * 100).toFixed(0).padStart(7)}% | ${(inlineShare * 100).toFixed(0).padStart(5)}%`,
     );
   }
 } finally {
