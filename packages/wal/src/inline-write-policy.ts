@@ -6,14 +6,14 @@
  * wake a pool thread and one to wake the event loop when it is done. On the 2-vCPU VM of bench/README.md
  * each hand-off to an idle vCPU cost tens of µs, as much as a fifth of a 64 KiB O_DSYNC write, and the
  * event loop had nothing to do meanwhile when the writers were waiting for that very commit. Written
- * inline, the WAL bench went from 69-72 % to 82-86 % of the raw loop at 64 records per sync.
+ * inline, the WAL bench's 64-records-per-sync case went from 69-76 % to 75-85 % of the raw loop.
  *
  * Why not always: while an inline write runs, the event loop runs nothing else. That is fine for a
  * write of a few hundred µs, but a disk that stalls (a sync that takes seconds) would freeze every
- * connection of the process with it, and a disk whose syncs are slow on average (milliseconds) would
- * leave the process less time for its other work than the pool's hand-offs cost. So an inline write
- * slower than STALL_MS, or an average above SLOW_AVERAGE_MS, sends record writes to the thread pool for
- * COOLDOWN_MS, then inline writes are tried again.
+ * connection of the process with it, and a disk whose syncs take several milliseconds on average would
+ * leave the process little time for its other work. So an inline write slower than STALL_MS, or an
+ * average above SLOW_AVERAGE_MS, sends record writes to the thread pool for COOLDOWN_MS, then inline
+ * writes are tried again.
  *
  * It keeps no state about files; the SegmentWriter asks it per write and reports how long each took.
  */
@@ -21,12 +21,17 @@ import type { WalLogger, WriteMode } from "./wal-types.js";
 
 /** One inline write this slow is a stall: the event loop was frozen that long. */
 export const STALL_MS = 100;
-/** Inline writes this slow on average block the event loop more than the hand-offs they save cost. */
-export const SLOW_AVERAGE_MS = 2;
+/**
+ * Inline writes this slow on average come from a spinning disk or a slow network volume: there the
+ * event loop would spend most of its time blocked, and the hand-offs saved are worth little next to a
+ * write. A local SSD or this VM's virtio disk took 0.2-0.9 ms per group commit (16-256 KiB), with
+ * outliers of 10-26 ms that the average must absorb.
+ */
+export const SLOW_AVERAGE_MS = 5;
 /** How long record writes stay on the thread pool after a stall or a slow average. */
 export const COOLDOWN_MS = 10_000;
-/** Weight of the newest write in the moving average: one outlier moves it by 1/32 of its duration. */
-const AVERAGE_WEIGHT = 1 / 32;
+/** Weight of the newest write in the moving average: one outlier moves it by 1/64 of its duration. */
+const AVERAGE_WEIGHT = 1 / 64;
 
 export class InlineWritePolicy {
   /** Record writes done on the calling thread since open, for stats. */

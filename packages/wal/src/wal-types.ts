@@ -56,7 +56,7 @@ export interface WalOptions {
   /**
    * Where record writes run. "inline" (default): on the calling thread (`FileIo.writevSync`), which
    * saves two thread hand-offs per group commit, while the disk is fast; after one write of 100 ms or
-   * more, or an average above 2 ms, they go to the thread pool for 10 s (logged as a warning).
+   * more, or an average above 5 ms, they go to the thread pool for 10 s (logged as a warning).
    * "thread-pool": always on libuv's thread pool, so a slow disk never holds up the event loop. Syncs,
    * zero-fills, reads and segment changes always use the thread pool.
    */
