@@ -566,11 +566,11 @@ export class SegmentWriter {
     try {
       written = this.#io.writevSync!(fd, buffers, position);
     } catch (error) {
-      policy.noteInlineWrite(policy.now() - started);
       queueMicrotask(() => done(error));
       return;
+    } finally {
+      policy.noteInlineWrite(policy.now() - started);
     }
-    policy.noteInlineWrite(policy.now() - started);
     queueMicrotask(() => this.#continueWrite(fd, buffers, position, byteLength, written, done));
   }
 
