@@ -10,6 +10,16 @@ async function metricsUrl(broker: { output(): string }): Promise<string> {
   });
 }
 
+/** Publishes three persistent messages to a new durable queue, then scrapes the metrics once. */
+async function publishThreeAndScrape(brokerUrl: string, url: string, queue: string) {
+  const connection = await connect(brokerUrl);
+  const channel = await openChannel(connection);
+  await channel.assertQueue(queue, { durable: true });
+  for (let i = 0; i < 3; i++) channel.sendToQueue(queue, Buffer.from("m"), { persistent: true });
+  await delay(100);
+  return { connection, text: await (await fetch(url)).text() };
+}
+
 function figure(text: string, name: string): number {
   const match = new RegExp(`^${name} (\\d+)$`, "m").exec(text);
   if (!match) throw new Error(`no ${name} in the metrics`);
@@ -20,12 +30,7 @@ describe("Prometheus metrics", () => {
   it("serves connections, queue depths and store figures on GET /metrics", async () => {
     const broker = await startBroker({ args: ["--metrics-port", "0"] });
     const url = await metricsUrl(broker);
-    const connection = await connect(broker.url);
-    const channel = await openChannel(connection);
-    await channel.assertQueue("metered", { durable: true });
-    for (let i = 0; i < 3; i++) channel.sendToQueue("metered", Buffer.from("m"), { persistent: true });
-    await delay(100);
-    const text = await (await fetch(url)).text();
+    const { connection, text } = await publishThreeAndScrape(broker.url, url, "metered");
     expect(text).toMatch(/^leveret_connections 1$/m);
     expect(text).toMatch(/^leveret_queue_messages_ready\{vhost="\/",queue="metered"\} 3$/m);
     expect(text).toMatch(/^leveret_store_corrupt_records_skipped 0$/m);
@@ -42,12 +47,7 @@ describe("Prometheus metrics", () => {
   it("counts no inline log writes with --wal-write-mode thread-pool", async () => {
     const broker = await startBroker({ args: ["--metrics-port", "0", "--wal-write-mode", "thread-pool"] });
     const url = await metricsUrl(broker);
-    const connection = await connect(broker.url);
-    const channel = await openChannel(connection);
-    await channel.assertQueue("pooled", { durable: true });
-    for (let i = 0; i < 3; i++) channel.sendToQueue("pooled", Buffer.from("m"), { persistent: true });
-    await delay(100);
-    const text = await (await fetch(url)).text();
+    const { connection, text } = await publishThreeAndScrape(broker.url, url, "pooled");
     expect(figure(text, "leveret_store_log_writes_total")).toBeGreaterThan(0);
     expect(figure(text, "leveret_store_log_inline_writes_total")).toBe(0);
     await connection.close();
