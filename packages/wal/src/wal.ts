@@ -27,8 +27,8 @@ import { Buffer } from "node:buffer";
 import * as path from "node:path";
 import { ArenaPool } from "./arena-pool.js";
 import { assertWal, describeError, WalError } from "./errors.js";
-import { InlineWritePolicy } from "./inline-write-policy.js";
 import type { FileIo } from "./file-io.js";
+import { InlineWritePolicy } from "./inline-write-policy.js";
 import { PendingBatch } from "./pending-batch.js";
 import {
   assertRecordType,
