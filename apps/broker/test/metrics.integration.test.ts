@@ -35,9 +35,10 @@ describe("Prometheus metrics", () => {
     expect(text).toMatch(/^leveret_queue_messages_ready\{vhost="\/",queue="metered"\} 3$/m);
     expect(text).toMatch(/^leveret_store_corrupt_records_skipped 0$/m);
     expect(Number(/^leveret_store_disk_bytes (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(100);
-    // Log writes run on the event loop by default (--wal-write-mode inline).
+    // Log writes run on the event loop by default (--wal-write-mode inline); not necessarily all of
+    // them, as one slow write on a busy machine sends the next ones to the thread pool for a while.
     expect(figure(text, "leveret_store_log_writes_total")).toBeGreaterThan(0);
-    expect(figure(text, "leveret_store_log_inline_writes_total")).toBe(figure(text, "leveret_store_log_writes_total"));
+    expect(figure(text, "leveret_store_log_inline_writes_total")).toBeGreaterThan(0);
     expect((await fetch(url.replace("/metrics", "/other"))).status).toBe(404);
     await connection.close();
     // a scraper's keep-alive connection must not hold up shutdown
