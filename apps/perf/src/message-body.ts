@@ -17,7 +17,6 @@
  */
 import { Buffer } from "node:buffer";
 
-
 export const HEADER_SIZE_BYTES = 16;
 /** Sequences are u32 on the wire. */
 export const MAX_SEQUENCE = 0xffff_ffff;

@@ -21,7 +21,6 @@
  */
 import { Buffer } from "node:buffer";
 
-
 export type DeadLetterReason = "rejected" | "expired" | "maxlen" | "delivery_limit";
 
 export interface DeathEvent {

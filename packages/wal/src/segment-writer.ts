@@ -89,7 +89,7 @@ export class SegmentWriter {
   /** Zeros ahead of the records of the active segment. */
   readonly prefill: PrefillWindow;
   /** Whether a write runs on the calling thread or on the thread pool. */
-  readonly inlineWrites: InlineWritePolicy;
+  readonly writePolicy: InlineWritePolicy;
 
   private constructor(
     io: FileIo,
@@ -98,10 +98,10 @@ export class SegmentWriter {
     lease: SegmentFileLease | null,
     endOffset: number,
     prefill: PrefillSettings,
-    inlineWrites: InlineWritePolicy,
+    writePolicy: InlineWritePolicy,
   ) {
     this.#io = io;
-    this.inlineWrites = inlineWrites;
+    this.writePolicy = writePolicy;
     this.#files = files;
     this.#activeSegment = segment;
     this.#lease = lease;
@@ -121,10 +121,10 @@ export class SegmentWriter {
     segment: number,
     endOffset: number,
     prefill: PrefillSettings,
-    inlineWrites: InlineWritePolicy,
+    writePolicy: InlineWritePolicy,
   ): Promise<SegmentWriter> {
     const lease = await files.acquire(segment);
-    const writer = new SegmentWriter(io, files, segment, lease, endOffset, prefill, inlineWrites);
+    const writer = new SegmentWriter(io, files, segment, lease, endOffset, prefill, writePolicy);
     writer.prefill.moveTo(segment, lease.fd, endOffset, true);
     await writer.#prefillAtOpen(prefill.windowBytes);
     return writer;
@@ -136,9 +136,9 @@ export class SegmentWriter {
     files: SegmentFiles,
     segment: number,
     prefill: PrefillSettings,
-    inlineWrites: InlineWritePolicy,
+    writePolicy: InlineWritePolicy,
   ): Promise<SegmentWriter> {
-    const writer = new SegmentWriter(io, files, segment, null, 0, prefill, inlineWrites);
+    const writer = new SegmentWriter(io, files, segment, null, 0, prefill, writePolicy);
     await writer.#createSegment(segment);
     await writer.#prefillAtOpen(prefill.windowBytes);
     return writer;
@@ -534,7 +534,7 @@ export class SegmentWriter {
     done: (error: unknown) => void,
   ): void {
     this.writeCount += 1;
-    if (this.#io.writevSync !== undefined && this.inlineWrites.inline) {
+    if (this.#io.writevSync !== undefined && this.writePolicy.inline) {
       this.#writeInline(fd, buffers, position, byteLength, done);
       return;
     }
@@ -560,7 +560,7 @@ export class SegmentWriter {
     byteLength: number,
     done: (error: unknown) => void,
   ): void {
-    const policy = this.inlineWrites;
+    const policy = this.writePolicy;
     const started = policy.now();
     let written: number;
     try {

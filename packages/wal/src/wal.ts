@@ -96,11 +96,11 @@ async function startWriter(
     logger: config.logger,
   };
   try {
-    const inlineWrites = new InlineWritePolicy(config.writeMode, config.logger);
+    const writePolicy = new InlineWritePolicy(config.writeMode, config.logger);
     if (last === undefined) {
-      return await SegmentWriter.createFirst(config.io, files, segment, prefill, inlineWrites);
+      return await SegmentWriter.createFirst(config.io, files, segment, prefill, writePolicy);
     }
-    return await SegmentWriter.resume(config.io, files, segment, last.sizeBytes, prefill, inlineWrites);
+    return await SegmentWriter.resume(config.io, files, segment, last.sizeBytes, prefill, writePolicy);
   } catch (error) {
     throw new WalError(
       "WAL_DIR_UNUSABLE",
@@ -401,7 +401,7 @@ export class Wal {
       appendedRecords: this.#appendedRecords,
       syncs: this.#recoverySyncs + this.#writer.syncCount,
       writes: this.#writer.writeCount,
-      inlineWrites: this.#writer.inlineWrites.inlineWrites,
+      inlineWrites: this.#writer.writePolicy.inlineWrites,
       prefillWrites: this.#writer.prefill.zeroWrites,
       prefillBytes: this.#writer.prefill.zeroBytes,
     };

@@ -18,7 +18,6 @@
  */
 import { Buffer } from "node:buffer";
 
-
 export const X_MATCH_MODES = ["all", "any", "all-with-x", "any-with-x"] as const;
 export type XMatchMode = (typeof X_MATCH_MODES)[number];
 
